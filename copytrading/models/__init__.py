@@ -1,0 +1,7 @@
+from copytrading.models.deployments import Deployment
+from copytrading.models.leaders import LeaderTrade, WatchedWallet
+from copytrading.models.positions import Position
+from copytrading.models.relationships import CopyRelationship
+from copytrading.models.trades import CopyTrade
+
+__all__ = ["CopyRelationship", "CopyTrade", "Deployment", "LeaderTrade", "Position", "WatchedWallet"]

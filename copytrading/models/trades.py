@@ -1,0 +1,196 @@
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+
+from accounts.models import TradingAccount
+from copytrading.models.deployments import Deployment
+from copytrading.models.leaders import LeaderTrade
+from copytrading.models.relationships import CopyRelationship
+from polyhunter.fields import MoneyField, PriceField
+
+
+class CopyTrade(models.Model):
+    """One copy-order intent for one follow and one leader trade, and its whole life.
+
+    Unique per (relationship, leader_trade): a leader trade is copied at most once per follow.
+    ``order_hash`` is unique and written together with the signed payload *before* the order is
+    sent, so a retry can only ever resend the same bytes (invariant I1). Every write made by a
+    worker is conditioned on ``lease_version`` (fencing), see copytrading.pipeline.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        CLAIMED = "claimed", "Claimed by a worker"
+        SIGNED = "signed", "Signed, not yet known to the venue"
+        UNKNOWN = "unknown", "Outcome unknown"
+        DELAYED = "delayed", "Delayed by the venue"
+        LIVE = "live", "Resting on the book"
+        FILLED = "filled", "Filled, settling"
+        CONFIRMED = "confirmed", "Confirmed on chain"
+        FAILED = "failed", "Settlement failed"
+        REJECTED = "rejected", "Rejected by the venue"
+        CANCELED = "canceled", "Canceled by the venue"
+        EXPIRED = "expired", "Expired, never placed"
+        SKIPPED = "skipped", "Skipped"
+        BLOCKED = "blocked", "Blocked by a guardrail"
+
+    class Lane(models.TextChoices):
+        EXIT = "exit", "Exit"
+        COPY = "copy", "Copy"
+
+    class Side(models.TextChoices):
+        BUY = "BUY", "Buy"
+        SELL = "SELL", "Sell"
+
+    TERMINAL = frozenset(
+        {
+            Status.CONFIRMED,
+            Status.FAILED,
+            Status.REJECTED,
+            Status.CANCELED,
+            Status.EXPIRED,
+            Status.SKIPPED,
+            Status.BLOCKED,
+        }
+    )
+    # Signed but not yet resolved: the reconciler asks the venue about these by order hash.
+    AWAITING_VENUE = frozenset({Status.SIGNED, Status.UNKNOWN, Status.DELAYED, Status.LIVE})
+    # Rows whose notional may be (or may become) spent: caps count all of them, unknowns included.
+    EXPOSED = frozenset({Status.SIGNED, Status.UNKNOWN, Status.DELAYED, Status.LIVE, Status.FILLED, Status.CONFIRMED})
+
+    TRANSITIONS: dict[str, frozenset[str]] = {
+        Status.PENDING: frozenset({Status.CLAIMED, Status.SKIPPED, Status.BLOCKED, Status.EXPIRED}),
+        Status.CLAIMED: frozenset(
+            {Status.CLAIMED, Status.SIGNED, Status.SKIPPED, Status.BLOCKED, Status.EXPIRED, Status.FILLED}
+        ),
+        Status.SIGNED: frozenset(
+            {
+                Status.SIGNED,
+                Status.UNKNOWN,
+                Status.DELAYED,
+                Status.LIVE,
+                Status.FILLED,
+                Status.REJECTED,
+                Status.CANCELED,
+                Status.EXPIRED,
+            }
+        ),
+        Status.UNKNOWN: frozenset(
+            {
+                Status.UNKNOWN,
+                Status.DELAYED,
+                Status.LIVE,
+                Status.FILLED,
+                Status.REJECTED,
+                Status.CANCELED,
+                Status.EXPIRED,
+            }
+        ),
+        Status.DELAYED: frozenset(
+            {Status.DELAYED, Status.LIVE, Status.FILLED, Status.REJECTED, Status.CANCELED, Status.EXPIRED}
+        ),
+        Status.LIVE: frozenset({Status.LIVE, Status.FILLED, Status.CANCELED, Status.EXPIRED}),
+        Status.FILLED: frozenset({Status.FILLED, Status.CONFIRMED, Status.FAILED}),
+    }
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    relationship = models.ForeignKey(CopyRelationship, on_delete=models.PROTECT, related_name="copy_trades")
+    leader_trade = models.ForeignKey(LeaderTrade, on_delete=models.PROTECT, related_name="copy_trades")
+    account = models.ForeignKey(TradingAccount, on_delete=models.PROTECT, related_name="copy_trades")
+    deployment = models.ForeignKey(
+        Deployment, on_delete=models.PROTECT, related_name="copy_trades", help_text="Deployment that created it."
+    )
+    lane = models.CharField(max_length=4, choices=Lane.choices, default=Lane.COPY)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    reason_code = models.CharField(max_length=48, blank=True, db_index=True)
+    reason_detail = models.CharField(max_length=300, blank=True)
+
+    side = models.CharField(max_length=4, choices=Side.choices)
+    token_id = models.CharField(max_length=80)
+    order_type = models.CharField(max_length=3, default="FAK")
+    planned_price = PriceField(null=True, blank=True, help_text="Worst price signed (limit of the protected order).")
+    planned_size = MoneyField(null=True, blank=True, help_text="Shares (SELL) or shares at the limit (BUY).")
+    planned_usdc = MoneyField(null=True, blank=True, help_text="Notional committed: pUSD to spend (BUY) or receive.")
+    quote_price = PriceField(null=True, blank=True, help_text="Best opposite price when the order was decided.")
+
+    signed_order = models.JSONField(null=True, blank=True, editable=False)
+    order_hash = models.CharField(max_length=66, unique=True, null=True, blank=True)
+    venue_status = models.CharField(max_length=40, blank=True)
+    size_matched = MoneyField(default=0)
+    fill_price = PriceField(null=True, blank=True)
+    fill_usdc = MoneyField(default=0)
+    fee_usdc = MoneyField(default=0)
+    trade_ids = models.JSONField(default=list, blank=True)
+
+    lease_owner = models.CharField(max_length=80, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    lease_version = models.PositiveIntegerField(default=0)
+    attempts = models.PositiveIntegerField(default=0, help_text="Times a worker claimed it.")
+    submit_count = models.PositiveIntegerField(default=0, help_text="POSTs of the same signed bytes.")
+    not_found_count = models.PositiveIntegerField(default=0, help_text="Reconciler lookups that found nothing.")
+    next_check_at = models.DateTimeField(null=True, blank=True)
+    deadline_at = models.DateTimeField(help_text="Past this, a non-terminal row is stuck (shown to staff).")
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    signed_at = models.DateTimeField(null=True, blank=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    recorded_at = models.DateTimeField(null=True, blank=True)
+    filled_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["relationship", "leader_trade"], name="one_copy_per_follow_and_trade"),
+            models.CheckConstraint(
+                condition=~models.Q(status__in=["signed", "unknown", "delayed", "live"])
+                | models.Q(order_hash__isnull=False),
+                name="copytrade_sent_has_hash",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["account", "-created_at"], name="copytrade_account_idx"),
+            models.Index(fields=["deployment", "status"], name="copytrade_deployment_idx"),
+            # Used by copytrading.pipeline.sweep_pending (re-enqueue rows whose message was lost)
+            # and expire_stale (PENDING older than 10 minutes).
+            models.Index(fields=["created_at"], name="copytrade_pending_idx", condition=models.Q(status="pending")),
+            # Used by copytrading.pipeline.sweep_pending: CLAIMED rows whose lease ran out.
+            models.Index(fields=["lease_until"], name="copytrade_claimed_idx", condition=models.Q(status="claimed")),
+            # Used by copytrading.reconcile: signed/unknown/delayed/live rows due for a venue lookup.
+            models.Index(
+                fields=["next_check_at"],
+                name="copytrade_reconcile_idx",
+                condition=models.Q(status__in=["signed", "unknown", "delayed", "live"]),
+            ),
+            # Used by copytrading.reconcile settlement pass: fills followed to CONFIRMED/FAILED.
+            models.Index(fields=["next_check_at"], name="copytrade_settle_idx", condition=models.Q(status="filled")),
+            # Used by the guardrail daily/market caps: an account's exposure today.
+            models.Index(
+                fields=["account", "created_at"],
+                name="copytrade_exposure_idx",
+                condition=models.Q(status__in=["signed", "unknown", "delayed", "live", "filled", "confirmed"]),
+            ),
+            # Used by the admin "stuck beyond deadline" filter and the I3 monitor.
+            models.Index(
+                fields=["deadline_at"],
+                name="copytrade_open_idx",
+                condition=~models.Q(
+                    status__in=["confirmed", "failed", "rejected", "canceled", "expired", "skipped", "blocked"]
+                ),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.side} {self.status}"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in self.TERMINAL
+
+    @classmethod
+    def can_transition(cls, current: str, new: str) -> bool:
+        return new in cls.TRANSITIONS.get(current, frozenset())

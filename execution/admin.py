@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from execution.models import GuardrailSettings, TradingSwitch
+from polyhunter.admin import AuditedAdmin, ReadOnlyAdmin
+
+
+@admin.register(GuardrailSettings)
+class GuardrailSettingsAdmin(AuditedAdmin):
+    list_display = ["__str__", "max_order_usdc", "max_daily_usdc_per_account", "max_market_position_usdc", "updated_at"]
+    readonly_fields = ["updated_at", "updated_by"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return not GuardrailSettings.objects.exists()
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(TradingSwitch)
+class TradingSwitchAdmin(ReadOnlyAdmin):
+    list_display = ["name", "engaged", "reason", "changed_by_label", "changed_at"]

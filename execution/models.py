@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from polyhunter.fields import MoneyField
+
+
+class GuardrailSettings(models.Model):
+    """Platform-wide limits read by every pre-trade gate. A single row (pk=1).
+
+    Per-follow limits (daily cap, per-market cap, slippage) live on each CopyRelationship;
+    these are the ceilings above them that no follow can exceed.
+    """
+
+    SINGLETON_ID = 1
+
+    max_order_usdc = MoneyField(default=500, help_text="Largest notional of any one copy order.")
+    max_daily_usdc_per_account = MoneyField(
+        default=5000, help_text="Ceiling on one account's notional per UTC day, counting unknown outcomes."
+    )
+    max_market_position_usdc = MoneyField(default=2000, help_text="Ceiling on one account's exposure per market.")
+    signer_orders_per_second = models.PositiveIntegerField(
+        default=10, help_text="Per-signer order rate shared by all workers."
+    )
+    breaker_window_seconds = models.PositiveIntegerField(default=60)
+    breaker_min_orders = models.PositiveIntegerField(default=20, help_text="Orders in the window before it can trip.")
+    breaker_unknown_ratio = models.DecimalField(
+        max_digits=4, decimal_places=3, default=0.5, help_text="Share of unknown/5xx outcomes that opens the breaker."
+    )
+    max_leader_trade_age_seconds = models.PositiveIntegerField(
+        default=120, help_text="A leader trade older than this is never copied (stale)."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = "guardrail settings"
+        verbose_name_plural = "guardrail settings"
+        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="guardrails_singleton")]
+
+    def __str__(self) -> str:
+        return "Guardrail settings"
+
+    @classmethod
+    def current(cls) -> GuardrailSettings:
+        row, _ = cls.objects.get_or_create(id=cls.SINGLETON_ID)
+        return row
+
+
+class TradingSwitch(models.Model):
+    """A platform switch whose stored state is exactly what the execution gate obeys.
+
+    The kill switch is latched: once engaged only a named staff user can release it.
+    """
+
+    class Name(models.TextChoices):
+        KILL_SWITCH = "kill_switch", "Kill switch (no new orders at all)"
+        PAUSE_COPIES = "pause_copies", "Pause all copies (exits still run)"
+        EXITS_ONLY = "exits_only", "Exits only (risk-reducing orders)"
+
+    name = models.CharField(max_length=32, choices=Name.choices, unique=True)
+    engaged = models.BooleanField(default=False)
+    reason = models.CharField(max_length=300, blank=True)
+    changed_at = models.DateTimeField(null=True, blank=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    changed_by_label = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.get_name_display()}: {'ON' if self.engaged else 'off'}"

@@ -1,0 +1,1 @@
+"""Framework-free helpers (money, addresses) with their own tests."""

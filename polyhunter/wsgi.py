@@ -1,0 +1,8 @@
+"""WSGI entry point (gunicorn polyhunter.wsgi)."""
+
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "polyhunter.settings")
+application = get_wsgi_application()
