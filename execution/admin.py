@@ -5,7 +5,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from execution.models import GuardrailSettings, TradingSwitch
+from execution.models import GuardrailSettings, TradingSwitch, VenueHealth
 from polyhunter.admin import AuditedAdmin, ReadOnlyAdmin
 
 
@@ -24,3 +24,19 @@ class GuardrailSettingsAdmin(AuditedAdmin):
 @admin.register(TradingSwitch)
 class TradingSwitchAdmin(ReadOnlyAdmin):
     list_display = ["name", "engaged", "reason", "changed_by_label", "changed_at"]
+
+
+@admin.register(VenueHealth)
+class VenueHealthAdmin(ReadOnlyAdmin):
+    """Why the gateway refuses orders (version canary), read-only: the gateway writes it."""
+
+    list_display = ["__str__", "seen_version", "expected_version", "refused", "refused_since", "checked_at", "detail"]
+    readonly_fields = [
+        "expected_version",
+        "seen_version",
+        "refused",
+        "detail",
+        "checked_at",
+        "last_ok_at",
+        "refused_since",
+    ]

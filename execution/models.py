@@ -75,3 +75,31 @@ class TradingSwitch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_name_display()}: {'ON' if self.engaged else 'off'}"
+
+
+class VenueHealth(models.Model):
+    """The venue's last version check, as the order gate saw it. A single row (pk=1).
+
+    Written by execution.venue.canary each time the gateway re-reads ``/version`` (a cache miss,
+    not every order), so staff can see why trading is refused: which version the venue answered,
+    which one this code signs for, and since when orders have been refused.
+    """
+
+    SINGLETON_ID = 1
+
+    expected_version = models.PositiveIntegerField(help_text="Order version this code signs for.")
+    seen_version = models.IntegerField(null=True, blank=True, help_text="Empty when /version could not be read.")
+    refused = models.BooleanField(default=False, help_text="True while the gateway refuses to place orders.")
+    detail = models.CharField(max_length=300, blank=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    last_ok_at = models.DateTimeField(null=True, blank=True)
+    refused_since = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "venue health"
+        verbose_name_plural = "venue health"
+        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="venue_health_singleton")]
+
+    def __str__(self) -> str:
+        state = "REFUSING ORDERS" if self.refused else "ok"
+        return f"Venue version {self.seen_version} (expects {self.expected_version}): {state}"
