@@ -20,3 +20,14 @@ def start_embedded_worker(*, threads: int = 4, queues: set[str] | None = None) -
     worker = dramatiq.Worker(dramatiq.get_broker(), worker_timeout=100, worker_threads=threads, queues=queues)
     worker.start()
     return worker
+
+
+def send_to_queue(actor: dramatiq.Actor[..., object], queue_name: str, *args: object) -> None:
+    """Send a message for ``actor`` to a queue chosen at run time (per-deployment lanes).
+
+    Dramatiq binds an actor to one queue at declaration; RUN_MODE routing needs the same actor
+    on several queues (``<deployment>.copies``, ``<deployment>.exits``, …).
+    """
+    broker = actor.broker
+    broker.declare_queue(queue_name)
+    broker.enqueue(actor.message(*args).copy(queue_name=queue_name))

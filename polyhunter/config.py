@@ -72,6 +72,12 @@ VARIABLES: tuple[Var, ...] = (
     Var("CSRF_TRUSTED_ORIGINS", "list", "", "Extra origins trusted for CSRF, e.g. https://polyhunter.example."),
     Var("SECURE_SSL_REDIRECT", "bool", "false", "Redirect HTTP to HTTPS (production behind TLS)."),
     Var("SECURE_HSTS_SECONDS", "int", "0", "HSTS max-age; set e.g. 31536000 once HTTPS is permanent."),
+    Var(
+        "SECURE_HSTS_PRELOAD",
+        "bool",
+        "false",
+        "Ask browsers to preload HSTS (only once the domain is committed to HTTPS).",
+    ),
     Var("SESSION_COOKIE_SECURE", "bool", "false", "Send the session cookie over HTTPS only."),
     Var("CSRF_COOKIE_SECURE", "bool", "false", "Send the CSRF cookie over HTTPS only."),
     Var("BEHIND_TLS_PROXY", "bool", "false", "Trust X-Forwarded-Proto=https from the reverse proxy."),
@@ -390,7 +396,7 @@ def _parse_addresses(var: Var, text: str) -> list[str]:
 def _parse_email(var: Var, text: str) -> dict[str, Any]:
     try:
         config: dict[str, Any] = environ.Env.email_url_config(text)
-    except KeyError:
+    except (KeyError, ImproperlyConfigured):
         raise ValueError(f"unknown email URL scheme in {text.split(':', 1)[0]!r}") from None
     return config
 

@@ -29,6 +29,7 @@ CSRF_TRUSTED_ORIGINS: list[str] = CONFIG["CSRF_TRUSTED_ORIGINS"]
 SECURE_SSL_REDIRECT: bool = CONFIG["SECURE_SSL_REDIRECT"]
 SECURE_HSTS_SECONDS: int = CONFIG["SECURE_HSTS_SECONDS"]
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
+SECURE_HSTS_PRELOAD: bool = CONFIG["SECURE_HSTS_PRELOAD"]
 SESSION_COOKIE_SECURE: bool = CONFIG["SESSION_COOKIE_SECURE"]
 CSRF_COOKIE_SECURE: bool = CONFIG["CSRF_COOKIE_SECURE"]
 if CONFIG["BEHIND_TLS_PROXY"]:
@@ -136,7 +137,7 @@ if REDIS_URL:
         "BROKER": "dramatiq.brokers.redis.RedisBroker",
         "OPTIONS": {"url": REDIS_URL},
         "MIDDLEWARE": [
-            "dramatiq.middleware.Prometheus",
+            "dramatiq.middleware.prometheus.Prometheus",
             "dramatiq.middleware.AgeLimit",
             "dramatiq.middleware.TimeLimit",
             "dramatiq.middleware.Callbacks",
