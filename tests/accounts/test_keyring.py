@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -29,7 +30,7 @@ def blob(account: TradingAccount) -> bytes:
     return bytes(account.private_key_ciphertext)
 
 
-def sealed_account(**fields: object) -> TradingAccount:
+def sealed_account(**fields: Any) -> TradingAccount:
     account = make_account(mode=TradingAccount.Mode.SPEED, **fields)
     seal_secret(account=account, field="private_key_ciphertext", plaintext=PRIVATE_KEY)
     account.save()
