@@ -1,4 +1,6 @@
 from copytrading.models.deployments import Deployment
+from copytrading.models.detection import ChainCursor as ChainCursor
+from copytrading.models.detection import DetectorState as DetectorState
 from copytrading.models.leaders import LeaderTrade, WatchedWallet
 from copytrading.models.positions import Position
 from copytrading.models.relationships import CopyRelationship
