@@ -101,7 +101,8 @@ def test_it_reads_the_v1_self_match_as_a_buy_leg_and_a_sell_leg_of_the_same_wall
     maker_leg, taker_leg = (decode_order_filled(i["reconstructed_raw_log"]) for i in V1)
     assert (maker_leg.side, taker_leg.side) == ("BUY", "SELL")
     assert maker_leg.wallet == taker_leg.wallet == maker_leg.counterparty
-    assert taker_leg.is_taker_leg and not maker_leg.is_taker_leg
+    assert taker_leg.is_taker_leg
+    assert not maker_leg.is_taker_leg
     assert maker_leg.price == taker_leg.price == Decimal("0.5")
 
 
