@@ -1,0 +1,87 @@
+"""Leases on CopyTrade rows: claim with a conditional UPDATE, and fenced writes after it.
+
+A claim moves PENDING rows (or CLAIMED rows whose lease ran out) to CLAIMED under a fresh
+owner token and a bumped ``lease_version``; only rows the UPDATE actually changed are returned,
+so a second delivery of the same message, or a second worker, gets nothing. Every later write
+names the row *and* the lease version it holds: a worker that lost its lease (paused past the
+TTL, or killed and replaced) writes nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from functools import reduce
+from operator import or_
+from typing import Any
+
+from django.db.models import F, Q
+from django.utils import timezone
+
+from copytrading.models import CopyTrade, Deployment
+
+LEASE = timedelta(seconds=30)
+# A row claimed this many times without finishing is poison (e.g. it kills its worker); the
+# sweeper expires it instead of handing it out again (reliability S13).
+MAX_ATTEMPTS = 5
+
+
+def lease_owner() -> str:
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+
+
+def claim(*, ids: Iterable[int], deployment: Deployment, now: datetime | None = None) -> list[CopyTrade]:
+    """Claim the given rows for this worker; returns only the rows it now holds."""
+    now = now or timezone.now()
+    owner = lease_owner()
+    claimable = Q(status=CopyTrade.Status.PENDING) | Q(status=CopyTrade.Status.CLAIMED, lease_until__lt=now)
+    changed = CopyTrade.objects.filter(
+        claimable, id__in=list(ids), deployment=deployment, attempts__lt=MAX_ATTEMPTS
+    ).update(
+        status=CopyTrade.Status.CLAIMED,
+        lease_owner=owner,
+        lease_until=now + LEASE,
+        lease_version=F("lease_version") + 1,
+        attempts=F("attempts") + 1,
+        claimed_at=now,
+        updated_at=now,
+    )
+    if not changed:
+        return []
+    return list(
+        CopyTrade.objects.filter(lease_owner=owner, status=CopyTrade.Status.CLAIMED)
+        .select_related("relationship", "account", "leader_trade__leader")
+        .order_by("id")
+    )
+
+
+def held(rows: Iterable[CopyTrade]) -> Q:
+    """Match exactly these rows at the lease versions this worker holds."""
+    conditions = [Q(id=row.id, lease_version=row.lease_version) for row in rows]
+    return reduce(or_, conditions) if conditions else Q(pk__in=[])
+
+
+def write_fenced(rows: list[CopyTrade], **values: Any) -> int:
+    """One UPDATE for rows that all get the same values; returns how many were still held."""
+    if not rows:
+        return 0
+    values.setdefault("updated_at", timezone.now())
+    return CopyTrade.objects.filter(held(rows)).update(**values)
+
+
+def finish(rows: list[CopyTrade], *, status: str, reason: str, detail: str = "") -> int:
+    """End rows in a terminal state without an order (skipped/blocked/expired), lease released."""
+    now = timezone.now()
+    return write_fenced(
+        rows,
+        status=status,
+        reason_code=reason,
+        reason_detail=detail[:300],
+        lease_owner="",
+        lease_until=None,
+        finished_at=now,
+        updated_at=now,
+    )

@@ -1,0 +1,48 @@
+"""Circuit breaker on the venue's recent answers, shared by all workers through the cache.
+
+Outcomes are counted in one-second buckets (Redis in production, so every worker sees the
+same counts). The breaker is open while, over the window, at least ``min_orders`` orders were
+answered and the share of *unknown* outcomes (timeouts, 5xx, unreadable answers) reaches the
+ratio. No new order is placed while it is open, so it closes by itself once those answers age
+out of the window: the next orders are the probe. Clean rejects never count as failures.
+"""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+
+from django.core.cache import cache
+
+PREFIX = "breaker:v1"
+
+
+def _key(second: int, kind: str) -> str:
+    return f"{PREFIX}:{second}:{kind}"
+
+
+def breaker_record(*, unknown: bool, count: int = 1, now: float | None = None) -> None:
+    """Count venue answers: every answered POST once, and the unknown ones also as unknown."""
+    second = int(now if now is not None else time.time())
+    for kind in ("total", "unknown") if unknown else ("total",):
+        key = _key(second, kind)
+        if cache.add(key, count, timeout=3600):
+            continue
+        try:
+            cache.incr(key, count)
+        except ValueError:
+            cache.set(key, count, timeout=3600)
+
+
+def breaker_counts(*, window_seconds: int, now: float | None = None) -> tuple[int, int]:
+    second = int(now if now is not None else time.time())
+    keys = [_key(s, kind) for s in range(second - window_seconds + 1, second + 1) for kind in ("total", "unknown")]
+    values = cache.get_many(keys)
+    total = sum(int(v) for k, v in values.items() if k.endswith(":total"))
+    unknown = sum(int(v) for k, v in values.items() if k.endswith(":unknown"))
+    return total, unknown
+
+
+def breaker_is_open(*, window_seconds: int, min_orders: int, ratio: Decimal, now: float | None = None) -> bool:
+    total, unknown = breaker_counts(window_seconds=window_seconds, now=now)
+    return total >= min_orders and Decimal(unknown) >= ratio * total
