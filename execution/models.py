@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
 
@@ -103,3 +105,17 @@ class VenueHealth(models.Model):
     def __str__(self) -> str:
         state = "REFUSING ORDERS" if self.refused else "ok"
         return f"Venue version {self.seen_version} (expects {self.expected_version}): {state}"
+
+    @classmethod
+    def record_check(cls, *, expected: int, seen: int | None, refused: bool, detail: str, at: datetime) -> VenueHealth:
+        """Store one canary check: ``refused_since`` keeps the start of a refusal streak."""
+        row = cls.objects.filter(id=cls.SINGLETON_ID).first() or cls(id=cls.SINGLETON_ID)
+        if refused and not row.refused:
+            row.refused_since = at
+        if not refused:
+            row.refused_since = None
+            row.last_ok_at = at
+        row.expected_version, row.seen_version, row.refused = expected, seen, refused
+        row.detail, row.checked_at = detail[:300], at
+        row.save()
+        return row

@@ -30,7 +30,7 @@ class ApiCredentials:
     passphrase: str
 
     def __repr__(self) -> str:
-        return f"ApiCredentials(key={self.key!r}, secret=<hidden>, passphrase=<hidden>)"
+        return "ApiCredentials(key=<hidden>, secret=<hidden>, passphrase=<hidden>)"
 
     def to_json_bytes(self) -> bytes:
         """The plaintext the keyring seals in ``api_credentials_ciphertext``."""

@@ -75,7 +75,9 @@ _RULES: tuple[tuple[str, Kind, str], ...] = (
     (r"^Too Many Requests", "retry_later", "rate_limited"),
     (r"not enough balance / allowance|INVALID_ORDER_NOT_ENOUGH_BALANCE", "rejected", "not_enough_balance"),
     (r"the order signer address has to be the address of the API KEY", "rejected", "signer_not_api_key_owner"),
+    (r"the order owner has to be the owner of the API KEY", "rejected", "owner_not_api_key_owner"),
     (r"maker address not allowed", "rejected", "maker_not_allowed"),
+    (r"^Invalid order payload|^Too many orders in payload", "rejected", "invalid_payload"),
     (r"^invalid signature", "rejected", "invalid_signature"),
     (r"invalid post-only order: order crosses book", "rejected", "post_only_would_cross"),
     (r"post-only mode: only post-only orders and cancels are allowed", "rejected", "post_only_mode"),
@@ -127,7 +129,10 @@ def _classify_success(status: int, body: object) -> Classification:
         return Classification(kind="rejected", reason="killed", detail=detail, http_status=status, status="unmatched")
     if success is True and error_msg == "" and order_status in ACCEPTED_STATUSES:
         return _placed(status, body)
-    if success is False and isinstance(error_msg, str) and error_msg and order_status not in ACCEPTED_STATUSES:
+    # A refusal carries its message and no order: success false, or (the batch shape) success true
+    # with an empty orderID and status. A message next to an orderID is contradictory: unknown.
+    refused = success is False or (body.get("orderID") == "" and order_status in ("", None))
+    if refused and isinstance(error_msg, str) and error_msg and order_status not in ACCEPTED_STATUSES:
         return _by_message(error_msg, status, default_kind="rejected", default_reason="rejected")
     return Classification(kind="unknown", reason="malformed_answer", detail=_text_of(body), http_status=status)
 
@@ -193,7 +198,7 @@ def _amount(body: dict[object, object], key: str) -> Decimal | None:
     value = body[key]
     if value == "":
         return Decimal(0)
-    if isinstance(value, bool) or not isinstance(value, str | int):
+    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
         return None
     try:
         amount = Decimal(value)

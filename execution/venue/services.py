@@ -1,0 +1,90 @@
+"""Account-level venue services: the pipeline's entry points for a speed-mode TradingAccount.
+
+Each function decrypts the account's API credentials itself, uses them for one request and lets
+them go; nothing is cached or logged. Signing is ``signing.order_sign``.
+
+    payload = order_sign(account=acct, request=req, market=gateway.market_info(token))  # no I/O
+    row.signed_payload, row.order_hash = payload.to_json(), payload.order_hash          # persist
+    verdict = order_post(account=acct, payload=row.signed_payload)                       # no DB txn
+    ... later: order_lookup(account=acct, order_hash=row.order_hash)                     # reconcile
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from eth_utils.address import to_checksum_address
+
+from accounts.models import TradingAccount
+from execution.venue.auth import ApiCredentials, open_api_credentials
+from execution.venue.classify import Classification
+from execution.venue.errors import SigningFailed
+from execution.venue.gateway import VenueGateway, default_gateway
+from execution.venue.lookup import BalanceAllowance, OrderLookup, TradesPage
+from execution.venue.payload import SignedOrderPayload
+
+
+def post_signed(
+    *, payload: Mapping[str, Any] | SignedOrderPayload, creds: ApiCredentials, gateway: VenueGateway | None = None
+) -> Classification:
+    """(Re-)POST a persisted signed order, byte for byte, and classify the answer.
+
+    The payload is re-verified first (CorruptPayload if its body no longer hashes to its order
+    hash). Raises VersionMismatch/VersionUnverified when the canary refuses trading (not sent).
+    """
+    signed = payload if isinstance(payload, SignedOrderPayload) else SignedOrderPayload.from_json(payload)
+    return (gateway or default_gateway()).place(signed, creds=creds)
+
+
+def order_post(
+    *, account: TradingAccount, payload: Mapping[str, Any] | SignedOrderPayload, gateway: VenueGateway | None = None
+) -> Classification:
+    """``post_signed`` with the account's own API credentials."""
+    return post_signed(payload=payload, creds=open_api_credentials(account=account), gateway=gateway)
+
+
+def order_lookup(*, account: TradingAccount, order_hash: str, gateway: VenueGateway | None = None) -> OrderLookup:
+    """``GET /data/order/{hash}`` as the account: found / not_found / unknown."""
+    return (gateway or default_gateway()).get_order(
+        order_hash, creds=open_api_credentials(account=account), address=_api_address(account)
+    )
+
+
+def account_trades(
+    *,
+    account: TradingAccount,
+    after: int | None = None,
+    cursor: str | None = None,
+    trade_id: str | None = None,
+    gateway: VenueGateway | None = None,
+) -> TradesPage:
+    """One page of the account's trades as maker (its funder wallet), newest rules of the venue."""
+    return (gateway or default_gateway()).trades(
+        creds=open_api_credentials(account=account),
+        address=_api_address(account),
+        maker_address=account.funder_address or account.signer_address,
+        trade_id=trade_id,
+        after=after,
+        cursor=cursor,
+    )
+
+
+def account_balance(
+    *, account: TradingAccount, asset_type: str, token_id: str | None = None, gateway: VenueGateway | None = None
+) -> BalanceAllowance:
+    """pUSD (``COLLATERAL``) or shares (``CONDITIONAL`` with ``token_id``) and allowances."""
+    return (gateway or default_gateway()).balance_allowance(
+        creds=open_api_credentials(account=account),
+        address=_api_address(account),
+        asset_type=asset_type,
+        signature_type=account.signature_type,
+        token_id=token_id,
+    )
+
+
+def _api_address(account: TradingAccount) -> str:
+    if not account.signer_address:
+        raise SigningFailed(f"account {account.code} has no signer address (custody not set up)")
+    # POLY_ADDRESS is sent checksummed, as the SDK does; we store addresses lower-case.
+    return to_checksum_address(account.signer_address)
