@@ -1,12 +1,67 @@
-"""Dramatiq actors of the copytrading app: thin interfaces taking ids or keys only."""
+"""Dramatiq actors of the copytrading app: thin interfaces taking ids or keys only.
+
+Lane queues are per deployment (``<key>.fanout``, ``<key>.exits``, ``<key>.copies``,
+``<key>.reconcile``). Each process declares only its own deployment's lanes (the actors below
+are bound to them at import), so a worker consumes its own deployment's work; senders name the
+target queue explicitly (polyhunter.broker.send_to_queue). Dedicated workers should also be
+started with ``--queues`` naming exactly their lanes.
+"""
 
 from __future__ import annotations
 
 import dramatiq
+from django.conf import settings
+from dramatiq_crontab import interval
 
-from copytrading.deployments import deployment_heartbeat
+from copytrading.deployments import deployment_current, deployment_heartbeat
+from copytrading.fanout import fanout_leader_trade
+from copytrading.models import Deployment
+from copytrading.pipeline.execute import copytrades_execute
+from copytrading.pipeline.reconcile import reconcile_due
+from copytrading.pipeline.sweep import sweep_deployment
+from polyhunter.broker import send_to_queue
+
+MY_KEY = settings.DEPLOYMENT_ID
 
 
 @dramatiq.actor(queue_name="platform", max_retries=0, time_limit=10_000)
 def record_heartbeat(deployment_key: str) -> None:
     deployment_heartbeat(key=deployment_key)
+
+
+# Idempotent (row lock + unique constraint): safe to retry after a database hiccup.
+@dramatiq.actor(queue_name=f"{MY_KEY}.fanout", max_retries=3, min_backoff=200, max_backoff=5_000, time_limit=60_000)
+def fan_out(leader_trade_id: int, deployment_key: str) -> None:
+    deployment = deployment_current()
+    if deployment.key == deployment_key:
+        fanout_leader_trade(leader_trade_id=leader_trade_id, deployment=deployment)
+
+
+# Submits orders: never retried by the broker. A row this run could not finish stays in the
+# database, where the sweeper and the reconciler pick it up (reliability §2.4, style C4).
+@dramatiq.actor(queue_name=f"{MY_KEY}.copies", max_retries=0, time_limit=120_000)
+def execute_copy_trades(copy_trade_ids: list[int]) -> None:
+    copytrades_execute(ids=copy_trade_ids, deployment=deployment_current())
+
+
+@dramatiq.actor(queue_name=f"{MY_KEY}.reconcile", max_retries=0, time_limit=120_000)
+def reconcile_deployment(deployment_key: str) -> None:
+    deployment = deployment_current()
+    if deployment.key != deployment_key:
+        return
+    deployment_heartbeat(key=deployment.key)
+    sweep_deployment(deployment=deployment)
+    reconcile_due(deployment=deployment)
+
+
+@interval(seconds=2)  # type: ignore[untyped-decorator]  # dramatiq-crontab ships no types
+@dramatiq.actor(queue_name="platform", max_retries=0, time_limit=10_000)
+def platform_tick() -> None:
+    """Ask every active deployment's own workers to sweep and reconcile their rows."""
+    for key in Deployment.objects.filter(is_active=True).values_list("key", flat=True):
+        send_to_queue(reconcile_deployment, f"{key}.reconcile", key)
+
+
+# Exits have their own queue (and their own workers in production), so an exit never waits
+# behind a burst of copies; declare it so this process's workers consume it too.
+dramatiq.get_broker().declare_queue(f"{MY_KEY}.exits")

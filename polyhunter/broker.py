@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import dramatiq
 from django.utils.module_loading import autodiscover_modules
 
@@ -22,7 +24,7 @@ def start_embedded_worker(*, threads: int = 4, queues: set[str] | None = None) -
     return worker
 
 
-def send_to_queue(actor: dramatiq.Actor[..., object], queue_name: str, *args: object) -> None:
+def send_to_queue(actor: dramatiq.Actor[..., Any], queue_name: str, *args: Any) -> None:
     """Send a message for ``actor`` to a queue chosen at run time (per-deployment lanes).
 
     Dramatiq binds an actor to one queue at declaration; RUN_MODE routing needs the same actor

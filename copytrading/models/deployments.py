@@ -40,10 +40,12 @@ class Deployment(models.Model):
     def __str__(self) -> str:
         return self.key
 
+    LANES = ("fanout", "exits", "copies", "reconcile")
+
     def queue_name(self, lane: str) -> str:
-        """Dramatiq queue of one lane ('exits', 'copies', 'fanout') of this deployment."""
+        """Dramatiq queue of one lane of this deployment."""
         return f"{self.key}.{lane}"
 
     @property
     def queue_names(self) -> list[str]:
-        return [self.queue_name(lane) for lane in ("fanout", "exits", "copies")]
+        return [self.queue_name(lane) for lane in self.LANES]

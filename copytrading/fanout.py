@@ -1,0 +1,171 @@
+"""Fan-out: one leader trade becomes one CopyTrade per follow routed to this deployment.
+
+Every decision that needs no market data is taken here and written as a SKIPPED row with its
+reason, so followers see why a trade was not copied. Rows to execute are created PENDING in
+the same transaction and their execute messages are sent on commit; the PENDING sweeper
+re-sends any message lost between the commit and the broker.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from copytrading.models import CopyRelationship, CopyTrade, Deployment, LeaderTrade, Position
+from copytrading.reasons import Reason
+from execution.models import GuardrailSettings
+from polyhunter.broker import send_to_queue
+
+PENDING_DEADLINE = timedelta(minutes=10)
+# When the sweeper re-sends an execute message for a row still PENDING (its message was lost).
+RESEND_AFTER = timedelta(seconds=10)
+
+
+@dataclass(frozen=True)
+class FanoutResult:
+    created: int
+    pending_ids: list[int]
+    skipped: int
+
+
+def fanout_enqueue(*, leader_trade_ids: list[int]) -> None:
+    """Send one fan-out message per leader trade to each deployment that serves its leader."""
+    from copytrading.tasks import fan_out
+
+    if not leader_trade_ids:
+        return
+    routes = (
+        CopyRelationship.objects.filter(leader__trades__id__in=leader_trade_ids)
+        .exclude(status=CopyRelationship.Status.STOPPED)
+        .values_list("leader__trades__id", "deployment__key")
+        .distinct()
+    )
+    for leader_trade_id, key in routes:
+        deployment_key = key or Deployment.SHARED_KEY
+        send_to_queue(fan_out, f"{deployment_key}.fanout", leader_trade_id, deployment_key)
+
+
+def routed_to(deployment: Deployment) -> Q:
+    """Follows this deployment serves: the shared backend takes every un-routed follow."""
+    if deployment.kind == Deployment.Kind.SHARED_BACKEND:
+        return Q(deployment__isnull=True)
+    return Q(deployment=deployment)
+
+
+def fanout_leader_trade(*, leader_trade_id: int, deployment: Deployment) -> FanoutResult:
+    with transaction.atomic():
+        # The row lock serialises two deliveries of the same message: the second sees the
+        # first's rows and creates nothing.
+        trade = LeaderTrade.objects.select_for_update().select_related("leader").get(id=leader_trade_id)
+        if trade.status in (LeaderTrade.Status.RETRACTED, LeaderTrade.Status.IGNORED):
+            return FanoutResult(created=0, pending_ids=[], skipped=0)
+        follows = list(
+            CopyRelationship.objects.filter(routed_to(deployment), leader_id=trade.leader_id)
+            .exclude(status=CopyRelationship.Status.STOPPED)
+            .exclude(copy_trades__leader_trade=trade)
+            .select_related("account")
+        )
+        rows = _copy_rows(trade=trade, follows=follows, deployment=deployment)
+        CopyTrade.objects.bulk_create(rows, ignore_conflicts=True)
+        # Only the rows made by this call: a re-delivered message must not re-dispatch rows
+        # another delivery already handed out (the sweeper owns those).
+        pending = list(
+            CopyTrade.objects.filter(
+                leader_trade=trade, relationship__in=[f.id for f in follows], status=CopyTrade.Status.PENDING
+            ).values_list("id", "lane")
+        )
+        if trade.status == LeaderTrade.Status.NEW:
+            LeaderTrade.objects.filter(id=trade.id).update(
+                status=LeaderTrade.Status.FANNED_OUT, fanned_out_at=timezone.now()
+            )
+        transaction.on_commit(lambda: dispatch_execute(deployment_key=deployment.key, rows=pending))
+    skipped = sum(1 for row in rows if row.status == CopyTrade.Status.SKIPPED)
+    return FanoutResult(created=len(rows), pending_ids=[i for i, _ in pending], skipped=skipped)
+
+
+def _copy_rows(*, trade: LeaderTrade, follows: list[CopyRelationship], deployment: Deployment) -> list[CopyTrade]:
+    now = timezone.now()
+    max_age = timedelta(seconds=GuardrailSettings.current().max_leader_trade_age_seconds)
+    stale = trade.status == LeaderTrade.Status.STALE or now - trade.occurred_at > max_age
+    held = _held_for_leader(trade=trade, follows=follows) if trade.side == LeaderTrade.Side.SELL else set()
+    rows = []
+    for follow in follows:
+        reason = Reason.STALE if stale else _skip_reason(trade=trade, follow=follow, held=held)
+        rows.append(
+            CopyTrade(
+                relationship=follow,
+                leader_trade=trade,
+                account=follow.account,
+                deployment=deployment,
+                lane=CopyTrade.Lane.EXIT if trade.side == LeaderTrade.Side.SELL else CopyTrade.Lane.COPY,
+                side=trade.side,
+                token_id=trade.token_id,
+                order_type=follow.order_type,
+                status=CopyTrade.Status.SKIPPED if reason else CopyTrade.Status.PENDING,
+                reason_code=reason or "",
+                finished_at=now if reason else None,
+                deadline_at=now + PENDING_DEADLINE,
+                next_check_at=None if reason else now + RESEND_AFTER,
+            )
+        )
+    return rows
+
+
+def _held_for_leader(*, trade: LeaderTrade, follows: list[CopyRelationship]) -> set[int]:
+    """Follows holding shares of this token bought for this leader (copy sells sell only those)."""
+    return set(
+        Position.objects.filter(relationship__in=follows, token_id=trade.token_id, shares__gt=Decimal(0)).values_list(
+            "relationship_id", flat=True
+        )
+    )
+
+
+def _skip_reason(*, trade: LeaderTrade, follow: CopyRelationship, held: set[int]) -> str | None:
+    checks: list[tuple[bool, str]] = [
+        (trade.leader.paused, Reason.LEADER_PAUSED),
+        (follow.status == CopyRelationship.Status.PAUSED, Reason.FOLLOW_PAUSED),
+        (follow.account.paused, Reason.ACCOUNT_PAUSED),
+        (_market_denied(trade, follow.market_deny), Reason.MARKET_DENIED),
+        (bool(follow.market_allow) and not _market_denied(trade, follow.market_allow), Reason.MARKET_NOT_ALLOWED),
+        (not _price_in_band(trade.price, follow), Reason.PRICE_OUTSIDE_BAND),
+        (trade.side == LeaderTrade.Side.SELL and not follow.copy_sells, Reason.COPY_SELLS_OFF),
+        (trade.side == LeaderTrade.Side.SELL and follow.id not in held, Reason.NOTHING_TO_SELL),
+    ]
+    return next((str(reason) for failed, reason in checks if failed), None)
+
+
+def _market_denied(trade: LeaderTrade, listed: list[str]) -> bool:
+    ids = {trade.token_id, trade.condition_id.lower()} - {""}
+    return any(str(item).lower() in ids for item in listed)
+
+
+def _price_in_band(price: Decimal, follow: CopyRelationship) -> bool:
+    if follow.price_min is not None and price < follow.price_min:
+        return False
+    return not (follow.price_max is not None and price > follow.price_max)
+
+
+def dispatch_execute(*, deployment_key: str, rows: list[tuple[int, str]]) -> None:
+    """Send execute messages for PENDING rows, exits and copies on their own lane queues.
+
+    The first message carries a single row so the first follower's order leaves at once; the
+    rest go in batches that one worker claims, signs and records with a few round trips.
+    """
+    from copytrading.tasks import execute_copy_trades
+
+    for lane in (CopyTrade.Lane.EXIT, CopyTrade.Lane.COPY):
+        ids = [row_id for row_id, row_lane in rows if row_lane == lane]
+        queue = f"{deployment_key}.{'exits' if lane == CopyTrade.Lane.EXIT else 'copies'}"
+        for batch in _batches(ids):
+            send_to_queue(execute_copy_trades, queue, batch)
+
+
+def _batches(ids: list[int], size: int = 16) -> list[list[int]]:
+    if not ids:
+        return []
+    return [ids[:1]] + [ids[i : i + size] for i in range(1, len(ids), size)]

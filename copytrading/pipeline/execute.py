@@ -1,0 +1,211 @@
+"""Execute a batch of copy trades: claim → guard → quote → size → sign once → POST → record.
+
+Round trips are per batch wherever the database allows (one claim UPDATE, one load, one
+switch read, one locked exposure read), so a 1,000-follower fan-out costs a few statements per
+copy. The order is signed and persisted (SIGNED, with its hash) in the same transaction that
+checks the caps under a lock on the accounts, then POSTed with no transaction open.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Literal
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import TradingAccount
+from copytrading.models import CopyRelationship, CopyTrade, Deployment
+from copytrading.pipeline import submit
+from copytrading.pipeline.context import GateContext, gate_context, gate_inputs
+from copytrading.pipeline.exposure import Exposure, exposure_for
+from copytrading.pipeline.leases import finish, write_fenced
+from copytrading.pipeline.paper import paper_fill
+from copytrading.pipeline.quoting import Quote, quote_rows
+from copytrading.pipeline.selling import sell_sizes
+from copytrading.reasons import Reason
+from execution.guardrails import evaluate
+from execution.sizing import CopySize, Skip, protect, target_usdc
+from execution.venue.errors import InvalidOrder, SigningFailed, VenueError
+from execution.venue.orders import OrderRequest
+from execution.venue.signing import order_sign
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Plan:
+    row: CopyTrade
+    size: CopySize
+    quote: Quote
+
+
+def copytrades_execute(*, ids: list[int], deployment: Deployment) -> int:
+    """Run the pipeline for these rows; returns how many orders were sent (or paper-filled)."""
+    from copytrading.pipeline.leases import claim
+
+    rows = claim(ids=ids, deployment=deployment)
+    if not rows:
+        return 0
+    context = gate_context()
+    amounts = _amounts(rows)
+    rows = _pre_gate(rows, context, amounts)
+    plans = _plans(rows, amounts)
+    signed = _sign_and_reserve(plans, context)
+    return submit.submit_signed(signed)
+
+
+def _amounts(rows: list[CopyTrade]) -> dict[int, Decimal]:
+    """What each copy trades before price protection: pUSD for a BUY, shares for a SELL."""
+    amounts: dict[int, Decimal] = {}
+    sells = [row for row in rows if row.side == CopyTrade.Side.SELL]
+    amounts.update(sell_sizes(sells))
+    for row in rows:
+        if row.side == CopyTrade.Side.BUY:
+            follow = row.relationship
+            amounts[row.id] = target_usdc(
+                mode=follow.sizing_mode,
+                value=Decimal(follow.sizing_value),
+                leader_usdc=Decimal(row.leader_trade.usdc),
+                min_usdc=follow.min_usdc_per_trade,
+                max_usdc=follow.max_usdc_per_trade,
+            )
+    return amounts
+
+
+def _pre_gate(rows: list[CopyTrade], context: GateContext, amounts: dict[int, Decimal]) -> list[CopyTrade]:
+    """Guardrails that need no market data and no exposure: switches, pauses, per-order size."""
+    passed = []
+    for row in rows:
+        notional = amounts[row.id] * Decimal(row.leader_trade.price) if row.side == "SELL" else amounts[row.id]
+        verdict = evaluate(gate_inputs(row=row, context=context, notional=notional, exposure=None))
+        if verdict.allowed:
+            passed.append(row)
+        else:
+            finish([row], status=CopyTrade.Status.BLOCKED, reason=verdict.reason, detail=verdict.detail)
+    return passed
+
+
+def _plans(rows: list[CopyTrade], amounts: dict[int, Decimal]) -> list[Plan]:
+    quotes = quote_rows(rows)
+    plans = []
+    for row in rows:
+        quote = quotes[row.id]
+        if isinstance(quote, Skip):
+            finish([row], status=CopyTrade.Status.SKIPPED, reason=quote.reason, detail=quote.detail)
+            continue
+        follow = row.relationship
+        sized = protect(
+            side=row.side,
+            amount=amounts[row.id],
+            leader_price=Decimal(row.leader_trade.price),
+            slippage_bps=follow.slippage_bps,
+            tick=quote.market.tick_size,
+            best_price=quote.best_price,
+        )
+        if isinstance(sized, Skip):
+            finish([row], status=CopyTrade.Status.SKIPPED, reason=sized.reason, detail=sized.detail)
+            continue
+        plans.append(Plan(row=row, size=sized, quote=quote))
+    return plans
+
+
+def _sign_and_reserve(plans: list[Plan], context: GateContext) -> list[submit.Signed]:
+    """Check the caps and sign, under a lock on the accounts, and persist before any POST.
+
+    Signing happens inside the lock so that two workers can never both fit an order under the
+    same remaining cap (reliability S39). It is CPU only (no network), well under a millisecond.
+    """
+    if not plans:
+        return []
+    signed: list[submit.Signed] = []
+    now = timezone.now()
+    with transaction.atomic():
+        account_ids = sorted({plan.row.account_id for plan in plans})
+        # Lock the accounts in id order (no deadlocks between batches) and read the limits
+        # in force now: a follow edited meanwhile applies to this order (S39).
+        accounts = {
+            a.id: a for a in TradingAccount.objects.select_for_update().filter(id__in=account_ids).order_by("id")
+        }
+        follows = {f.id: f for f in CopyRelationship.objects.filter(id__in={p.row.relationship_id for p in plans})}
+        exposure = exposure_for(account_ids=account_ids, token_ids=sorted({p.row.token_id for p in plans}), now=now)
+        for plan in plans:
+            plan.row.account = accounts[plan.row.account_id]
+            plan.row.relationship = follows[plan.row.relationship_id]
+            outcome = _reserve_one(plan, context, exposure)
+            if outcome is not None:
+                signed.append(outcome)
+    return signed
+
+
+def _reserve_one(plan: Plan, context: GateContext, exposure: Exposure) -> submit.Signed | None:
+    row, size = plan.row, plan.size
+    verdict = evaluate(gate_inputs(row=row, context=context, notional=size.notional_usdc, exposure=exposure))
+    if not verdict.allowed:
+        finish([row], status=CopyTrade.Status.BLOCKED, reason=verdict.reason, detail=verdict.detail)
+        return None
+    if row.account.is_paper:
+        if paper_fill(row=row, size=size, quote=plan.quote):
+            exposure.add(
+                follow_id=row.relationship_id,
+                account_id=row.account_id,
+                token_id=row.token_id,
+                usdc=size.notional_usdc if row.side == "BUY" else Decimal(0),
+            )
+        return None
+    if row.account.mode != TradingAccount.Mode.SPEED:
+        finish(
+            [row],
+            status=CopyTrade.Status.BLOCKED,
+            reason=Reason.CUSTODY_NOT_READY,
+            detail=f"{row.account.get_mode_display()} custody cannot place orders yet",
+        )
+        return None
+    try:
+        payload = order_sign(account=row.account, request=_request(row, size), market=plan.quote.market)
+    except (InvalidOrder, SigningFailed) as exc:
+        reason = Reason.BELOW_MIN_SIZE if exc.reason == "below_min_size" else Reason.CUSTODY_NOT_READY
+        finish(
+            [row],
+            status=CopyTrade.Status.SKIPPED if isinstance(exc, InvalidOrder) else CopyTrade.Status.BLOCKED,
+            reason=reason,
+            detail=exc.detail,
+        )
+        return None
+    except VenueError as exc:
+        finish([row], status=CopyTrade.Status.BLOCKED, reason=Reason.VENUE_VERSION, detail=exc.detail)
+        return None
+    now = timezone.now()
+    held = write_fenced(
+        [row],
+        status=CopyTrade.Status.SIGNED,
+        signed_order=payload.to_json(),
+        order_hash=payload.order_hash,
+        planned_price=size.limit_price,
+        planned_size=size.amount if row.side == "SELL" else (size.amount / size.limit_price).quantize(Decimal("0.01")),
+        planned_usdc=size.notional_usdc,
+        quote_price=plan.quote.best_price,
+        signed_at=now,
+        submit_count=1,
+        next_check_at=now + submit.FIRST_CHECK,
+    )
+    if not held:
+        return None
+    if row.side == "BUY":
+        exposure.add(
+            follow_id=row.relationship_id, account_id=row.account_id, token_id=row.token_id, usdc=size.notional_usdc
+        )
+    return submit.Signed(row=row, payload=payload)
+
+
+def _request(row: CopyTrade, size: CopySize) -> OrderRequest:
+    order_type: Literal["FAK", "FOK"] = "FOK" if row.order_type == "FOK" else "FAK"
+    if row.side == "BUY":
+        return OrderRequest.market_buy(
+            token_id=row.token_id, amount=size.amount, max_price=size.limit_price, order_type=order_type
+        )
+    return OrderRequest.market_sell(
+        token_id=row.token_id, shares=size.amount, min_price=size.limit_price, order_type=order_type
+    )

@@ -1,0 +1,158 @@
+"""POST signed orders (no transaction open), classify each answer, record it under the lease.
+
+The venue's answer decides the row: placed → FILLED/LIVE/DELAYED, rejected → REJECTED,
+unknown → UNKNOWN (the reconciler asks the venue by hash; never a new signature), retry_later →
+stays SIGNED for the reconciler to resend the same bytes. A lost lease means another worker owns
+the row now: this worker writes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from django.utils import timezone
+
+from copytrading.controls import account_set_paused
+from copytrading.models import CopyTrade
+from copytrading.pipeline.context import kill_switch_engaged
+from copytrading.pipeline.leases import finish, write_fenced
+from copytrading.reasons import Reason
+from execution.guardrails.breaker import breaker_record
+from execution.venue.classify import Classification
+from execution.venue.errors import VenueError
+from execution.venue.payload import SignedOrderPayload
+from execution.venue.services import order_post
+
+log = logging.getLogger(__name__)
+
+# If the worker dies between persisting SIGNED and recording the answer, the reconciler first
+# looks after this long (the lease, 30 s, keeps it away while the worker is alive).
+FIRST_CHECK = timedelta(seconds=5)
+UNKNOWN_RECHECK = timedelta(seconds=2)
+SETTLEMENT_CHECK = timedelta(seconds=2)
+RETRY_LATER = timedelta(seconds=2)
+
+
+@dataclass
+class Signed:
+    row: CopyTrade
+    payload: SignedOrderPayload
+
+
+def submit_signed(signed: list[Signed]) -> int:
+    """The final gate, then one POST per order; returns how many were sent."""
+    if not signed:
+        return 0
+    if kill_switch_engaged():
+        for item in signed:
+            # Persisted but provably never sent: safe to close, and no worker may send it later.
+            write_fenced([item.row], submit_count=0)
+            finish(
+                [item.row],
+                status=CopyTrade.Status.BLOCKED,
+                reason=Reason.KILL_SWITCH,
+                detail="engaged while the order was being prepared; it was never sent",
+            )
+        return 0
+    for item in signed:
+        post_and_record(row=item.row, payload=item.payload)
+    return len(signed)
+
+
+def post_and_record(*, row: CopyTrade, payload: SignedOrderPayload) -> Classification | None:
+    """POST the stored bytes once and record the answer; None when the gateway refused to send."""
+    try:
+        answer = order_post(account=row.account, payload=payload)
+    except VenueError as exc:
+        # Nothing left the process (canary, corrupt payload, custody changed): stays SIGNED for
+        # the reconciler, which resends the same bytes once the cause is gone or expires it.
+        log.warning("copy trade %s not sent: %s", row.code, exc.reason)
+        write_fenced(
+            [row],
+            reason_code=exc.reason[:48],
+            reason_detail=exc.detail[:300],
+            next_check_at=timezone.now() + RETRY_LATER,
+            lease_owner="",
+            lease_until=None,
+        )
+        return None
+    if answer.kind != "retry_later" or answer.reason != "not_sent":
+        breaker_record(unknown=answer.kind == "unknown")
+    record_answer(row=row, answer=answer)
+    return answer
+
+
+def record_answer(*, row: CopyTrade, answer: Classification) -> int:
+    now = timezone.now()
+    common: dict[str, object] = {"recorded_at": now, "lease_owner": "", "lease_until": None}
+    if answer.kind == "placed":
+        return write_fenced([row], **common, **_placed(row, answer))
+    if answer.kind == "rejected":
+        if answer.reason == "unauthorized":
+            account_set_paused(
+                account=row.account,
+                paused=True,
+                actor="system:venue",
+                reason="the venue refused this account's API key",
+            )
+        reason = Reason.KILLED if answer.reason == "killed" else Reason.VENUE_REJECTED
+        detail = answer.detail if reason == Reason.KILLED else f"{answer.reason}: {answer.detail}"
+        return write_fenced(
+            [row],
+            **common,
+            status=CopyTrade.Status.REJECTED,
+            reason_code=reason,
+            reason_detail=detail[:300],
+            venue_status=answer.reason[:40],
+            finished_at=now,
+        )
+    if answer.kind == "unknown":
+        return write_fenced(
+            [row],
+            **common,
+            status=CopyTrade.Status.UNKNOWN,
+            reason_code=answer.reason[:48],
+            reason_detail=answer.detail[:300],
+            next_check_at=now + UNKNOWN_RECHECK,
+        )
+    # retry_later: the venue did not take it; the same bytes go again from the reconciler.
+    return write_fenced(
+        [row],
+        **common,
+        reason_code=f"retry_later:{answer.reason}"[:48],
+        reason_detail=answer.detail[:300],
+        next_check_at=now + RETRY_LATER,
+    )
+
+
+def _placed(row: CopyTrade, answer: Classification) -> dict[str, object]:
+    now = timezone.now()
+    status = answer.status
+    values: dict[str, object] = {"venue_status": status, "trade_ids": list(answer.trade_ids)}
+    if status == "matched":
+        shares, usdc = _filled(row, answer)
+        values.update(
+            status=CopyTrade.Status.FILLED,
+            size_matched=shares,
+            fill_usdc=usdc,
+            fill_price=(usdc / shares).quantize(Decimal("0.0000000001")) if shares else None,
+            filled_at=now,
+            next_check_at=now + SETTLEMENT_CHECK,
+            reason_code="",
+            reason_detail="",
+        )
+    elif status == "delayed":
+        values.update(status=CopyTrade.Status.DELAYED, next_check_at=now + UNKNOWN_RECHECK)
+    else:
+        values.update(status=CopyTrade.Status.LIVE, next_check_at=now + UNKNOWN_RECHECK)
+    return values
+
+
+def _filled(row: CopyTrade, answer: Classification) -> tuple[Decimal, Decimal]:
+    """(shares, pUSD) filled at once: a BUY makes pUSD and takes shares; a SELL the reverse."""
+    making = answer.making_amount or Decimal(0)
+    taking = answer.taking_amount or Decimal(0)
+    return (taking, making) if row.side == CopyTrade.Side.BUY else (making, taking)
