@@ -63,7 +63,7 @@ class CopyTrade(models.Model):
     TRANSITIONS: dict[str, frozenset[str]] = {
         Status.PENDING: frozenset({Status.CLAIMED, Status.SKIPPED, Status.BLOCKED, Status.EXPIRED}),
         Status.CLAIMED: frozenset(
-            {Status.CLAIMED, Status.SIGNED, Status.SKIPPED, Status.BLOCKED, Status.EXPIRED, Status.FILLED}
+            {Status.PENDING, Status.CLAIMED, Status.SIGNED, Status.SKIPPED, Status.BLOCKED, Status.EXPIRED, Status.FILLED}
         ),
         Status.SIGNED: frozenset(
             {

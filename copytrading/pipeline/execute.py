@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 from typing import Literal
 
@@ -21,18 +22,21 @@ from copytrading.models import CopyRelationship, CopyTrade, Deployment
 from copytrading.pipeline import submit
 from copytrading.pipeline.context import GateContext, gate_context, gate_inputs
 from copytrading.pipeline.exposure import Exposure, exposure_for
-from copytrading.pipeline.leases import finish, write_fenced
+from copytrading.pipeline.leases import finish, release, write_fenced
 from copytrading.pipeline.paper import paper_fill
-from copytrading.pipeline.quoting import Quote, quote_rows
+from copytrading.pipeline.quoting import Quote, Unpriced, quote_rows
 from copytrading.pipeline.selling import sell_sizes
 from copytrading.reasons import Reason
 from execution.guardrails import evaluate
+from execution.ratelimit import signer_slot
 from execution.sizing import CopySize, Skip, protect, target_usdc
 from execution.venue.errors import InvalidOrder, SigningFailed, VenueError
 from execution.venue.orders import OrderRequest
 from execution.venue.signing import order_sign
 
 log = logging.getLogger(__name__)
+
+RETRY_SOON = timedelta(seconds=1)
 
 
 @dataclass
@@ -93,6 +97,9 @@ def _plans(rows: list[CopyTrade], amounts: dict[int, Decimal]) -> list[Plan]:
     plans = []
     for row in rows:
         quote = quotes[row.id]
+        if isinstance(quote, Unpriced):
+            release([row], after=RETRY_SOON, reason=f"venue unavailable: {quote.detail}")
+            continue
         if isinstance(quote, Skip):
             finish([row], status=CopyTrade.Status.SKIPPED, reason=quote.reason, detail=quote.detail)
             continue
@@ -162,6 +169,9 @@ def _reserve_one(plan: Plan, context: GateContext, exposure: Exposure) -> submit
             reason=Reason.CUSTODY_NOT_READY,
             detail=f"{row.account.get_mode_display()} custody cannot place orders yet",
         )
+        return None
+    if not signer_slot(signer=row.account.signer_address, per_second=context.limits.signer_orders_per_second):
+        release([row], after=RETRY_SOON, reason="signer rate limit")
         return None
     try:
         payload = order_sign(account=row.account, request=_request(row, size), market=plan.quote.market)

@@ -85,3 +85,18 @@ def finish(rows: list[CopyTrade], *, status: str, reason: str, detail: str = "")
         finished_at=now,
         updated_at=now,
     )
+
+
+def release(rows: list[CopyTrade], *, after: timedelta, reason: str = "") -> int:
+    """Give rows back to the queue untouched (a transient condition): PENDING again, lease
+    released, picked up by the sweeper once ``after`` has passed."""
+    now = timezone.now()
+    return write_fenced(
+        rows,
+        status=CopyTrade.Status.PENDING,
+        lease_owner="",
+        lease_until=None,
+        next_check_at=now + after,
+        reason_detail=reason[:300],
+        updated_at=now,
+    )
