@@ -78,6 +78,7 @@ class RecordResult:
     duplicates: int
     unwatched: int
     empty: int
+    new_legs: int = 0
 
     @property
     def recorded(self) -> int:
@@ -171,6 +172,7 @@ def leader_trades_record(
         duplicates=len(watched) - len(inserted),
         unwatched=len(trades) - len(watched),
         empty=empty,
+        new_legs=sum(row.legs for row in mine),
     )
 
 
