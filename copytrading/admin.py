@@ -1,26 +1,101 @@
+"""The staff console's model pages. Thin: every change goes through the service the commands use."""
+
 from __future__ import annotations
 
-from django.contrib import admin
+from typing import Any
 
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+
+from accounts.admin import TradingAccountAdmin
+from accounts.models import TradingAccount
+from copytrading.admin_filters import BlockedByFilter, OutcomeFilter, SkippedByFilter, StuckFilter
+from copytrading.controls import account_set_paused, leader_set_paused, relationship_set_status
+from copytrading.follows import (
+    SETTING_FIELDS,
+    FollowError,
+    FollowSettings,
+    follow_settings_problems,
+    follow_update,
+)
 from copytrading.models import CopyRelationship, CopyTrade, Deployment, LeaderTrade, Position, WatchedWallet
-from polyhunter.admin import AuditedAdmin, ReadOnlyAdmin
+from copytrading.pipeline.reconcile import copytrades_reconcile
+from copytrading.pipeline.sweep import copytrades_expire
+from copytrading.reasons import describe
+from copytrading.venue_orders import VenueOrderView, venue_order_view
+from polyhunter.admin import AuditedAdmin, BoundedCountPaginator, ReadOnlyAdmin, ReasonForm, ask_reason
 
 
 @admin.register(Deployment)
 class DeploymentAdmin(AuditedAdmin):
-    list_display = ["key", "kind", "is_active", "heartbeat_at", "description"]
+    list_display = ["key", "kind", "is_active", "heartbeat_at", "queues", "follows", "description"]
     list_filter = ["kind", "is_active"]
     search_fields = ["key", "description"]
-    readonly_fields = ["code", "heartbeat_at", "created_at"]
+    readonly_fields = ["code", "heartbeat_at", "queues", "created_at"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Deployment]:
+        rows: QuerySet[Deployment] = super().get_queryset(request)
+        return rows.annotate(follow_count=Count("relationships"))
+
+    @admin.display(description="Queues")
+    def queues(self, obj: Deployment) -> str:
+        return " ".join(obj.queue_names)
+
+    @admin.display(description="Follows routed")
+    def follows(self, obj: Deployment) -> int:
+        return int(getattr(obj, "follow_count", 0))
+
+
+class FollowerInline(admin.TabularInline):  # type: ignore[type-arg]
+    model = CopyRelationship
+    fk_name = "leader"
+    fields = ["account", "status", "sizing_mode", "sizing_value", "daily_cap_usdc", "deployment"]
+    readonly_fields = ["account", "status", "sizing_mode", "sizing_value", "daily_cap_usdc", "deployment"]
+    can_delete = False
+    extra = 0
+    show_change_link = True
+    verbose_name_plural = "followers"
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[CopyRelationship]:
+        return super().get_queryset(request).select_related("account__user", "deployment")
+
+
+def _pause_action(*, paused: bool, verb: str, service: Any, field: str) -> Any:
+    """A bulk pause/resume action that asks for a reason and calls an audited controls service."""
+
+    @admin.action(description=f"{verb.capitalize()} selected (asks for a reason)", permissions=["change"])
+    def action(model_admin: admin.ModelAdmin[Any], request: HttpRequest, queryset: QuerySet[Any]) -> Any:
+        reason = ask_reason(model_admin, request, queryset, action=f"{verb}_selected", title=f"{verb.capitalize()}")
+        if not isinstance(reason, str):
+            return reason
+        for row in queryset:
+            service(**{field: row}, paused=paused, actor=request.user, reason=reason)
+        model_admin.message_user(request, f"{verb.capitalize()}d {queryset.count()}.", messages.SUCCESS)
+        return None
+
+    action.__name__ = f"{verb}_selected"
+    return action
 
 
 @admin.register(WatchedWallet)
 class WatchedWalletAdmin(AuditedAdmin):
-    list_display = ["address", "label", "paused", "last_trade_at", "data_api_polled_at"]
+    list_display = ["address", "label", "paused", "paused_reason", "follower_count", "last_trade_at"]
     list_filter = ["paused"]
     search_fields = ["address", "label"]
+    inlines = [FollowerInline]
     readonly_fields = [
         "code",
+        "paused",
+        "paused_reason",
+        "paused_at",
         "data_api_cursor_ts",
         "data_api_cursor_txs",
         "data_api_polled_at",
@@ -28,39 +103,211 @@ class WatchedWalletAdmin(AuditedAdmin):
         "last_trade_at",
         "created_at",
     ]
+    actions = [
+        _pause_action(paused=True, verb="pause", service=leader_set_paused, field="leader"),
+        _pause_action(paused=False, verb="resume", service=leader_set_paused, field="leader"),
+    ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[WatchedWallet]:
+        active = ~Q(followers__status=CopyRelationship.Status.STOPPED)
+        rows: QuerySet[WatchedWallet] = super().get_queryset(request)
+        return rows.annotate(follower_total=Count("followers", filter=active))
+
+    @admin.display(description="Followers (not stopped)", ordering="follower_total")
+    def follower_count(self, obj: WatchedWallet) -> int:
+        return int(getattr(obj, "follower_total", 0))
+
+
+class CopyRelationshipForm(forms.ModelForm):  # type: ignore[type-arg]
+    """Staff edits obey the same rules as the follower's form (copytrading.follows)."""
+
+    class Meta:
+        model = CopyRelationship
+        fields = list(SETTING_FIELDS)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not self.errors:
+            settings = FollowSettings(**{name: data[name] for name in SETTING_FIELDS})
+            for name, message in follow_settings_problems(settings).items():
+                self.add_error(name if name in self.fields else None, message)
+        return data
 
 
 @admin.register(CopyRelationship)
-class CopyRelationshipAdmin(AuditedAdmin):
-    list_display = ["id", "account", "leader", "status", "sizing_mode", "sizing_value", "daily_cap_usdc", "deployment"]
+class CopyRelationshipAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    form = CopyRelationshipForm
+    list_display = [
+        "code",
+        "account",
+        "leader",
+        "status",
+        "sizing_mode",
+        "sizing_value",
+        "daily_cap_usdc",
+        "deployment",
+    ]
     list_filter = ["status", "sizing_mode", "deployment"]
-    search_fields = ["account__user__username", "leader__address", "leader__label"]
+    search_fields = ["account__user__username", "leader__address", "leader__label", "code"]
     list_select_related = ["account__user", "leader", "deployment"]
     raw_id_fields = ["account", "leader"]
-    readonly_fields = ["code", "created_at", "updated_at"]
+    # Status and routing change only through their audited services (actions, staff console).
+    readonly_fields = ["code", "account", "leader", "status", "status_reason", "status_changed_at", "deployment"]
+    readonly_fields += ["created_at", "updated_at"]
+    actions = ["pause_selected", "resume_selected", "stop_selected"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # followers create follows on their pages (copytrading.follows.follow_create)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: CopyRelationship, form: Any, change: bool) -> None:
+        try:
+            follow_update(relationship=obj, settings=FollowSettings.of(obj), actor=request.user, reason="staff edit")
+        except FollowError as exc:  # the form's clean() already refused these; a race is the only way here
+            self.message_user(request, str(exc), messages.ERROR)
+
+    def _set_status(self, request: HttpRequest, queryset: QuerySet[CopyRelationship], status: str, verb: str) -> Any:
+        reason = ask_reason(self, request, queryset, action=f"{verb}_selected", title=verb.capitalize())
+        if not isinstance(reason, str):
+            return reason
+        for follow in queryset:
+            relationship_set_status(relationship=follow, status=status, actor=request.user, reason=reason)
+        self.message_user(request, f"{verb.capitalize()}: {queryset.count()} follow(s).", messages.SUCCESS)
+        return None
+
+    @admin.action(description="Pause selected follows", permissions=["change"])
+    def pause_selected(self, request: HttpRequest, queryset: QuerySet[CopyRelationship]) -> Any:
+        return self._set_status(request, queryset, CopyRelationship.Status.PAUSED, "pause")
+
+    @admin.action(description="Resume selected follows", permissions=["change"])
+    def resume_selected(self, request: HttpRequest, queryset: QuerySet[CopyRelationship]) -> Any:
+        return self._set_status(request, queryset, CopyRelationship.Status.ACTIVE, "resume")
+
+    @admin.action(description="Stop selected follows", permissions=["change"])
+    def stop_selected(self, request: HttpRequest, queryset: QuerySet[CopyRelationship]) -> Any:
+        return self._set_status(request, queryset, CopyRelationship.Status.STOPPED, "stop")
 
 
 @admin.register(LeaderTrade)
 class LeaderTradeAdmin(ReadOnlyAdmin):
-    list_display = ["detected_at", "leader", "side", "shares", "price", "usdc", "source", "status", "tx_hash"]
+    list_display = ["detected_at", "leader", "side", "shares", "price", "usdc", "source", "lag", "status", "tx_hash"]
     list_filter = ["source", "status", "side"]
     search_fields = ["tx_hash", "token_id", "leader__address", "dedupe_key"]
     list_select_related = ["leader"]
     show_full_result_count = False
+    paginator = BoundedCountPaginator
+
+    @admin.display(description="Detection lag")
+    def lag(self, obj: LeaderTrade) -> str:
+        return f"{obj.detection_lag_seconds:.1f} s"
 
 
 @admin.register(CopyTrade)
 class CopyTradeAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "account", "side", "planned_usdc", "status", "reason_code", "lane", "deployment"]
-    list_filter = ["status", "lane", "deployment", "reason_code"]
-    search_fields = ["code", "order_hash", "token_id", "account__user__username"]
+    list_display = ["created_at", "account", "side", "planned_usdc", "status", "explanation", "lane", "deployment"]
+    list_filter = [
+        StuckFilter,
+        OutcomeFilter,
+        BlockedByFilter,
+        SkippedByFilter,
+        "status",
+        "lane",
+        "deployment",
+    ]
+    search_fields = ["=code", "=order_hash", "=token_id", "account__user__username"]
     list_select_related = ["account__user", "deployment"]
+    raw_id_fields = ["relationship", "leader_trade", "account"]
     exclude = ["signed_order"]
     show_full_result_count = False
+    paginator = BoundedCountPaginator
+    change_form_template = "admin/copytrading/copytrade/change_form_ops.html"
+    actions = ["reconcile_now", "expire", "show_venue_order"]
+
+    def has_operate_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("copytrading.change_copytrade")
+
+    @admin.display(description="What happened")
+    def explanation(self, obj: CopyTrade) -> str:
+        return describe(obj.get_status_display(), obj.reason_code, obj.reason_detail) if obj.reason_code else ""
+
+    def get_urls(self) -> list[URLPattern]:
+        ops = [
+            path("<int:pk>/reconcile/", self.admin_site.admin_view(self.reconcile_view), name="copytrade_reconcile"),
+            path("<int:pk>/expire/", self.admin_site.admin_view(self.expire_view), name="copytrade_expire"),
+            path("<int:pk>/venue-order/", self.admin_site.admin_view(self.venue_order), name="copytrade_venue_order"),
+        ]
+        return ops + super().get_urls()
+
+    @admin.action(description="Reconcile now (ask the venue about these orders)", permissions=["operate"])
+    def reconcile_now(self, request: HttpRequest, queryset: QuerySet[CopyTrade]) -> None:
+        looked_at = copytrades_reconcile(ids=list(queryset.values_list("id", flat=True)))
+        self.message_user(request, f"Asked the venue about {looked_at} order(s).", messages.SUCCESS)
+
+    @admin.action(description="Expire (rows never sent to the venue; asks for a reason)", permissions=["operate"])
+    def expire(self, request: HttpRequest, queryset: QuerySet[CopyTrade]) -> Any:
+        reason = ask_reason(self, request, queryset, action="expire", title="Expire copy trades")
+        if not isinstance(reason, str):
+            return reason
+        ids = list(queryset.values_list("id", flat=True))
+        expired = copytrades_expire(ids=ids, actor=request.user, reason=reason)
+        left = len(ids) - expired
+        note = f"; {left} may have reached the venue and were left alone (reconcile them)" if left else ""
+        self.message_user(request, f"Expired {expired} copy trade(s){note}.", messages.SUCCESS)
+        return None
+
+    @admin.action(description="Show venue order (one row)")
+    def show_venue_order(self, request: HttpRequest, queryset: QuerySet[CopyTrade]) -> Any:
+        first = queryset.order_by("id").first()
+        if first is None:
+            return None
+        return redirect("admin:copytrade_venue_order", pk=first.pk)
+
+    def reconcile_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        trade = get_object_or_404(CopyTrade, pk=pk)
+        if request.method == "POST" and self.has_operate_permission(request):
+            looked_at = copytrades_reconcile(ids=[trade.pk])
+            self.message_user(request, f"Asked the venue about {looked_at} order(s).", messages.SUCCESS)
+        return redirect("admin:copytrading_copytrade_change", trade.pk)
+
+    def expire_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        trade = get_object_or_404(CopyTrade, pk=pk)
+        if not self.has_operate_permission(request):
+            return redirect("admin:copytrading_copytrade_change", trade.pk)
+        form = ReasonForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            expired = copytrades_expire(ids=[trade.pk], actor=request.user, reason=form.cleaned_data["reason"])
+            note = "Expired." if expired else "Not expired: it may have reached the venue; reconcile it instead."
+            self.message_user(request, note, messages.SUCCESS if expired else messages.WARNING)
+            return redirect("admin:copytrading_copytrade_change", trade.pk)
+        context = {**self.admin_site.each_context(request), "title": "Expire copy trade", "form": form}
+        context |= {"trade": trade, "opts": self.model._meta}
+        return TemplateResponse(request, "admin/copytrading/copytrade/expire.html", context)
+
+    def venue_order(self, request: HttpRequest, pk: int) -> HttpResponse:
+        trade = get_object_or_404(CopyTrade.objects.select_related("account"), pk=pk)
+        view: VenueOrderView = venue_order_view(trade=trade)
+        context = {**self.admin_site.each_context(request), "title": "Venue order", "trade": trade, "view": view}
+        context |= {"opts": self.model._meta, "back": reverse("admin:copytrading_copytrade_change", args=[trade.pk])}
+        return TemplateResponse(request, "admin/copytrading/copytrade/venue_order.html", context)
 
 
 @admin.register(Position)
 class PositionAdmin(ReadOnlyAdmin):
     list_display = ["account", "relationship", "token_id", "shares", "cost_usdc", "realized_pnl_usdc", "mark_price"]
     search_fields = ["token_id", "account__user__username"]
-    list_select_related = ["account__user", "relationship"]
+    list_select_related = ["account__user", "relationship__leader", "relationship__account__user"]
+
+
+class TradingAccountOpsAdmin(TradingAccountAdmin):
+    """The accounts app's admin plus pause/resume (copytrading.controls sits above accounts)."""
+
+    actions = [
+        _pause_action(paused=True, verb="pause", service=account_set_paused, field="account"),
+        _pause_action(paused=False, verb="resume", service=account_set_paused, field="account"),
+    ]
+
+
+admin.site.unregister(TradingAccount)
+admin.site.register(TradingAccount, TradingAccountOpsAdmin)

@@ -17,12 +17,18 @@ class GuardrailSettingsAdmin(AuditedAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return not GuardrailSettings.objects.exists()
 
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        obj.updated_by = request.user if request.user.is_authenticated else None
+        super().save_model(request, obj, form, change)
+
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
 
 @admin.register(TradingSwitch)
 class TradingSwitchAdmin(ReadOnlyAdmin):
+    """Read-only here: switches are flipped on the staff console (/admin/console/), reason required."""
+
     list_display = ["name", "engaged", "reason", "changed_by_label", "changed_at"]
 
 

@@ -1,9 +1,15 @@
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 
+from django import forms
 from django.contrib import admin
-from django.http import HttpRequest
+from django.contrib.admin import helpers
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 from django_dramatiq.models import Task
 
 from polyhunter.audit import audited_save
@@ -26,6 +32,51 @@ class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class BoundedCountPaginator(Paginator):  # type: ignore[type-arg]
+    """Counts at most CAP rows (COUNT over a LIMIT subquery), so a huge table never gets a full COUNT.
+
+    Pages past CAP are not reachable by page number; filters narrow the list instead. The
+    changelist shows "CAP+" for a capped count (templates/admin/pagination.html).
+    """
+
+    CAP = 10_000
+
+    @cached_property
+    def count(self) -> int:
+        rows = self.object_list
+        if isinstance(rows, QuerySet):
+            return rows[: self.CAP].count()
+        return min(len(rows), self.CAP)
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(max_length=300, widget=forms.TextInput(attrs={"size": 60}))
+
+
+def ask_reason(
+    model_admin: admin.ModelAdmin,  # type: ignore[type-arg]
+    request: HttpRequest,
+    queryset: QuerySet[Any],
+    *,
+    action: str,
+    title: str,
+) -> str | HttpResponse:
+    """For an admin action that needs a reason: the reason once given, else the page asking for it."""
+    form = ReasonForm(request.POST if "reason" in request.POST else None)
+    if form.is_valid():
+        return str(form.cleaned_data["reason"]).strip()
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": title,
+        "form": form,
+        "action": action,
+        "rows": queryset[:100],
+        "selected": [str(pk) for pk in request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)],
+        "opts": model_admin.model._meta,
+    }
+    return TemplateResponse(request, "admin/reason_action.html", context)
 
 
 class AuditedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path
 
+from copytrading.console.views import console
 from polyhunter import views
 
 admin.site.site_header = "PolyHunter staff console"
@@ -12,6 +13,9 @@ admin.site.index_title = "Operations"
 urlpatterns = [
     path("", views.landing, name="landing"),
     path("healthz", views.healthz, name="healthz"),
+    path("admin/console/", admin.site.admin_view(console), name="console"),
     path("admin/", admin.site.urls),
+    path("", include("accounts.urls")),
+    path("", include("copytrading.urls")),
     path("", include("django_prometheus.urls")),
 ]

@@ -1,0 +1,1 @@
+"""The staff console page of the admin (/admin/console/): switches, guardrails, routing."""

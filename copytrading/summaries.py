@@ -1,0 +1,140 @@
+"""What a follower's pages show, read the way the pipeline reads it.
+
+A follow's state is its *effective* state: the same switches and pauses the execution gate
+obeys (execution.switches.switch_state, leader/account/follow flags, custody), in the gate's
+order, so a page never says "copying" while something stops the copies (peers §4.11). Today's
+spend is computed by the function the caps use, counting orders whose outcome is unknown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from accounts.models import TradingAccount, User
+from copytrading.models import CopyRelationship, CopyTrade, Position
+from copytrading.pipeline.exposure import exposure_for
+from copytrading.pnl import Point, pnl_for_accounts
+from copytrading.reasons import Reason, describe
+from execution.custody import custody_ready
+from execution.models import GuardrailSettings, TradingSwitch
+from execution.switches import SwitchState, switch_states
+
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True)
+class FollowState:
+    copying: bool
+    label: str
+    why: str
+
+
+def follow_state(*, relationship: CopyRelationship, switches: dict[str, SwitchState]) -> FollowState:
+    """Whether a new leader BUY would be copied right now, and if not, the first reason (gate order)."""
+    if relationship.status == CopyRelationship.Status.STOPPED:
+        return FollowState(False, "stopped", "you stopped this follow")
+    blockers = [
+        (switches[TradingSwitch.Name.KILL_SWITCH].engaged, Reason.KILL_SWITCH),
+        (switches[TradingSwitch.Name.PAUSE_COPIES].engaged, Reason.GLOBAL_PAUSE),
+        (switches[TradingSwitch.Name.EXITS_ONLY].engaged, Reason.EXITS_ONLY),
+        (relationship.leader.paused, Reason.LEADER_PAUSED),
+        (relationship.account.paused, Reason.ACCOUNT_PAUSED),
+        (relationship.status == CopyRelationship.Status.PAUSED, Reason.FOLLOW_PAUSED),
+        (not custody_ready(relationship.account), Reason.CUSTODY_NOT_READY),
+    ]
+    for blocked, reason in blockers:
+        if blocked:
+            label = "paused" if reason == Reason.FOLLOW_PAUSED else "not copying"
+            return FollowState(False, label, reason.label)
+    return FollowState(True, "copying", "new leader trades are copied")
+
+
+def copy_words(trade: CopyTrade) -> str:
+    """'skipped: the price moved past your slippage limit (…)', or the status alone."""
+    if trade.reason_code:
+        return describe(trade.get_status_display(), trade.reason_code, trade.reason_detail)
+    return trade.get_status_display().lower()
+
+
+@dataclass(frozen=True)
+class FollowRow:
+    relationship: CopyRelationship
+    state: FollowState
+    spent_today: Decimal
+
+
+@dataclass(frozen=True)
+class AccountSpend:
+    account: TradingAccount
+    spent_today: Decimal
+    cap: Decimal
+
+    @property
+    def percent(self) -> int:
+        return min(100, int(self.spent_today * 100 / self.cap)) if self.cap else 0
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    follows: list[FollowRow]
+    spend: list[AccountSpend]
+    positions: list[Position]
+    recent: list[tuple[CopyTrade, str]]
+    pnl: list[Point]
+    has_account: bool
+
+
+def user_follows(user: User) -> QuerySet[CopyRelationship]:
+    return (
+        CopyRelationship.objects.filter(account__user=user)
+        .select_related("account", "leader", "deployment")
+        .order_by("status", "-created_at")
+    )
+
+
+def user_copies(user: User) -> QuerySet[CopyTrade]:
+    return CopyTrade.objects.filter(account__user=user).select_related(
+        "relationship__leader", "leader_trade", "account"
+    )
+
+
+def follow_rows(user: User, *, now: datetime | None = None) -> tuple[list[FollowRow], list[AccountSpend]]:
+    now = now or timezone.now()
+    accounts = list(TradingAccount.objects.filter(user=user).order_by("id"))
+    exposure = exposure_for(account_ids=[a.id for a in accounts], token_ids=[], now=now)
+    switches = switch_states()
+    rows = [
+        FollowRow(f, follow_state(relationship=f, switches=switches), exposure.follow_today.get(f.id, ZERO))
+        for f in user_follows(user)
+    ]
+    cap = Decimal(GuardrailSettings.current().max_daily_usdc_per_account)
+    spend = [AccountSpend(a, exposure.account_today.get(a.id, ZERO), cap) for a in accounts]
+    return rows, spend
+
+
+def recent_copies(user: User, *, limit: int = 15) -> list[tuple[CopyTrade, str]]:
+    return [(trade, copy_words(trade)) for trade in user_copies(user)[:limit]]
+
+
+def dashboard_for(user: User) -> Dashboard:
+    now = timezone.now()
+    follows, spend = follow_rows(user, now=now)
+    account_ids = [s.account.id for s in spend]
+    positions = list(
+        Position.objects.filter(account__user=user, shares__gt=0)
+        .select_related("relationship__leader", "account")
+        .order_by("-updated_at")[:50]
+    )
+    return Dashboard(
+        follows=follows,
+        spend=spend,
+        positions=positions,
+        recent=recent_copies(user),
+        pnl=pnl_for_accounts(account_ids=account_ids, now=now),
+        has_account=bool(spend),
+    )

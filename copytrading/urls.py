@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from copytrading.views import custody, dashboard, follows, history
+
+urlpatterns = [
+    path("dashboard/", dashboard.dashboard, name="dashboard"),
+    path("dashboard/copies/", dashboard.dashboard_copies, name="dashboard_copies"),
+    path("follows/", follows.follows_list, name="follows"),
+    path("follows/new/", follows.follow_new, name="follow_new"),
+    path("follows/<uuid:code>/", follows.follow_edit, name="follow_edit"),
+    path("follows/<uuid:code>/status/", follows.follow_status, name="follow_status"),
+    path("custody/", custody.custody, name="custody"),
+    path("custody/<uuid:code>/", custody.custody_account, name="custody_account"),
+    path("custody/<uuid:code>/paper/", custody.custody_paper, name="custody_paper"),
+    path("custody/<uuid:code>/speed/", custody.custody_speed, name="custody_speed"),
+    path("history/", history.history, name="history"),
+    path("history.csv", history.history_export, name="history_csv"),
+]
