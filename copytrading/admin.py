@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
+import copytrading.detection.admin  # noqa: F401  (DetectorState, ChainCursor: read-only staff views)
 from accounts.admin import TradingAccountAdmin
 from accounts.models import TradingAccount
 from copytrading.admin_filters import BlockedByFilter, OutcomeFilter, SkippedByFilter, StuckFilter

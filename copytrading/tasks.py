@@ -13,6 +13,7 @@ import dramatiq
 from django.conf import settings
 from dramatiq_crontab import interval
 
+import copytrading.detection.actors  # noqa: F401  (declares the detection actors and their schedule)
 from copytrading.deployments import deployment_current, deployment_heartbeat
 from copytrading.fanout import fanout_leader_trade
 from copytrading.models import Deployment

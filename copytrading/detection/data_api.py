@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from copytrading.detection.budget import RequestBudget, data_api_trades_budget
@@ -266,6 +266,7 @@ def _retry_after(response: httpx.Response) -> float | None:
 @dataclass(frozen=True, slots=True)
 class PollResult:
     leased: bool
+    pages: int = 0
     rows_seen: int = 0
     rows_new: int = 0
     malformed: int = 0
@@ -315,7 +316,7 @@ def _claim(*, wallet_id: int, now: datetime) -> bool:
     return claimed == 1
 
 
-def leader_poll(*, wallet_id: int, client: DataApiClient | None = None) -> PollResult:
+def leader_poll(*, wallet_id: int, client: DataApiClient | None = None, limit: int = PAGE_LIMIT) -> PollResult:
     """Poll one leader's new trades and record them; a no-op when another worker holds the lease."""
     now = timezone.now()
     if not _claim(wallet_id=wallet_id, now=now):
@@ -323,7 +324,7 @@ def leader_poll(*, wallet_id: int, client: DataApiClient | None = None) -> PollR
     owned = client is None
     client = client or DataApiClient()
     try:
-        return _poll(wallet_id=wallet_id, client=client, started=now)
+        return _poll(wallet_id=wallet_id, client=client, started=now, limit=limit)
     except DataApiError as exc:
         DETECTION_ERRORS.labels(detector="data_api", kind=type(exc).__name__).inc()
         raise
@@ -333,10 +334,10 @@ def leader_poll(*, wallet_id: int, client: DataApiClient | None = None) -> PollR
             client.close()
 
 
-def _poll(*, wallet_id: int, client: DataApiClient, started: datetime) -> PollResult:
+def _poll(*, wallet_id: int, client: DataApiClient, started: datetime, limit: int) -> PollResult:
     wallet = WatchedWallet.objects.get(id=wallet_id)
     cursor = DataApiCursor.of(wallet)
-    rows, _pages, malformed, gap = fetch_new_rows(client=client, leader=wallet.address, cursor=cursor)
+    rows, pages, malformed, gap = fetch_new_rows(client=client, leader=wallet.address, cursor=cursor, limit=limit)
     if gap:
         DETECTION_ERRORS.labels(detector="data_api", kind="offset_cap").inc()
         logger.warning("data api: %s has more new trades than one poll can page; the oldest are left", wallet)
@@ -356,6 +357,7 @@ def _poll(*, wallet_id: int, client: DataApiClient, started: datetime) -> PollRe
         )
     return PollResult(
         leased=True,
+        pages=pages,
         rows_seen=len(rows),
         rows_new=len(new_rows),
         malformed=malformed,
@@ -372,6 +374,6 @@ def leaders_due(*, now: datetime | None = None, every_seconds: float | None = No
     return list(
         WatchedWallet.objects.filter(Q(data_api_polled_at__isnull=True) | Q(data_api_polled_at__lte=now - every))
         .filter(Q(poll_lease_until__isnull=True) | Q(poll_lease_until__lte=now))
-        .order_by("data_api_polled_at", "id")
+        .order_by(F("data_api_polled_at").asc(nulls_first=True), "id")
         .values_list("id", flat=True)
     )
