@@ -49,11 +49,15 @@ def both_sources(evm: Evm, sim: VenueSimulator, leader: WatchedWallet, *, chain_
         leader.address, TOKEN_YES, "BUY", "5", "0.52", timestamp=block_time, transaction_hash=tx, taker=False
     )
     client = DataApiClient(base_url=sim.url, sleep=lambda s: None)
-    scans = [
-        lambda: len(chain_scan(w3=evm.w3, exchanges=evm.exchanges, confirmations=0, start_block=1).new_ids),
-        lambda: len(r.new_ids) if (r := leader_poll(wallet_id=leader.id, client=client).record) else 0,
-    ]
-    first, second = scans if chain_first else scans[::-1]
+
+    def from_chain() -> int:
+        return len(chain_scan(w3=evm.w3, exchanges=evm.exchanges, confirmations=0, start_block=1).new_ids)
+
+    def from_data_api() -> int:
+        record = leader_poll(wallet_id=leader.id, client=client).record
+        return len(record.new_ids) if record else 0
+
+    first, second = (from_chain, from_data_api) if chain_first else (from_data_api, from_chain)
     try:
         return first(), second()
     finally:
