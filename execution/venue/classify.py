@@ -73,6 +73,7 @@ _RULES: tuple[tuple[str, Kind, str], ...] = (
     (r"^Trading is currently cancel-only", "retry_later", "cancel_only"),
     (r"^Trading is currently disabled", "retry_later", "trading_disabled"),
     (r"^Too Many Requests", "retry_later", "rate_limited"),
+    (r"matching engine is restarting", "retry_later", "engine_restarting"),
     (r"not enough balance / allowance|INVALID_ORDER_NOT_ENOUGH_BALANCE", "rejected", "not_enough_balance"),
     (r"the order signer address has to be the address of the API KEY", "rejected", "signer_not_api_key_owner"),
     (r"the order owner has to be the owner of the API KEY", "rejected", "owner_not_api_key_owner"),

@@ -34,6 +34,7 @@ class Reply:
     body: object = None
     raw: bytes | None = None
     delay: float = 0.0
+    drop: bool = False  # read the request, then close the connection without a byte
 
 
 Handler = Callable[[Request], Reply]
@@ -86,12 +87,18 @@ def serve(venue: LocalVenue) -> Iterator[LocalVenue]:
             reply = venue.handle(request)
             if reply.delay:
                 time.sleep(reply.delay)
+            if reply.drop:
+                self.close_connection = True
+                return
             payload = reply.raw if reply.raw is not None else json.dumps(reply.body).encode()
-            self.send_response(reply.status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+            try:
+                self.send_response(reply.status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+            except (BrokenPipeError, ConnectionResetError):
+                return  # the client gave up first (a timeout test)
 
         do_GET = do_POST = do_DELETE = _dispatch  # noqa: N815
 
@@ -101,7 +108,7 @@ def serve(venue: LocalVenue) -> Iterator[LocalVenue]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     server.daemon_threads = True
     venue.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield venue
