@@ -36,6 +36,7 @@ from tests.execution.venue.conftest import (
     venue_settings,
 )
 from tests.execution.venue.localserver import (
+    Handler,
     HangUpServer,
     LocalVenue,
     Reply,
@@ -77,7 +78,7 @@ def _venue_digest(body: dict[str, object], exchange: str) -> str:
     return "0x" + _hash_eip191_message(encode_typed_data(full_message=typed)).hex()
 
 
-def _checked_post(reply_for: dict[str, object] | None = None, *, status: int = 200) -> object:
+def _checked_post(reply_for: dict[str, object] | None = None, *, status: int = 200) -> Handler:
     def answer(request: Request) -> Reply:
         headers = {k.upper(): v for k, v in request.headers.items()}
         expected = build_hmac_signature(
@@ -133,7 +134,7 @@ def _gateway(url: str, *, read: str = "0.5") -> PolymarketGateway:
 def test_a_signed_order_is_placed_with_the_hash_we_computed_before_sending(
     venue: LocalVenue, payload: SignedOrderPayload
 ) -> None:
-    venue.route("POST", "/order", _checked_post())  # type: ignore[arg-type]
+    venue.route("POST", "/order", _checked_post())
     verdict = post_signed(payload=payload.to_json(), creds=CREDS, gateway=_gateway(venue.url))
     assert verdict.kind == "placed", verdict
     assert verdict.order_id == payload.order_hash
@@ -143,7 +144,7 @@ def test_a_signed_order_is_placed_with_the_hash_we_computed_before_sending(
 
 
 def test_a_repost_sends_the_same_bytes_with_fresh_headers(venue: LocalVenue, payload: SignedOrderPayload) -> None:
-    venue.route("POST", "/order", _checked_post())  # type: ignore[arg-type]
+    venue.route("POST", "/order", _checked_post())
     gateway = _gateway(venue.url)
     stored = json.loads(json.dumps(payload.to_json(), sort_keys=True))
     first = post_signed(payload=stored, creds=CREDS, gateway=gateway)
@@ -172,7 +173,7 @@ def test_a_repost_sends_the_same_bytes_with_fresh_headers(venue: LocalVenue, pay
 def test_venue_refusals_are_classified_by_the_one_classifier(
     venue: LocalVenue, payload: SignedOrderPayload, status: int, answer: dict[str, object], kind: str, reason: str
 ) -> None:
-    venue.route("POST", "/order", _checked_post(answer, status=status))  # type: ignore[arg-type]
+    venue.route("POST", "/order", _checked_post(answer, status=status))
     verdict = _gateway(venue.url).place(payload, creds=CREDS)
     assert (verdict.kind, verdict.reason, verdict.http_status) == (kind, reason, status)
 
@@ -215,7 +216,7 @@ def test_it_refuses_to_send_with_credentials_of_another_key(venue: LocalVenue, p
 def test_no_secret_reaches_the_logs(
     venue: LocalVenue, payload: SignedOrderPayload, caplog: pytest.LogCaptureFixture
 ) -> None:
-    venue.route("POST", "/order", _checked_post())  # type: ignore[arg-type]
+    venue.route("POST", "/order", _checked_post())
     with caplog.at_level("DEBUG"):
         _gateway(venue.url).place(payload, creds=CREDS)
     text = caplog.text
