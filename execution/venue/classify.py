@@ -10,7 +10,8 @@ order up by its hash (reference reliability.md §1.5-1.7):
 - rejected: a definite refusal -- a 4xx with a readable error string, a 2xx with ``success:false``
   and an error message, or a FOK/FAK kill (including ``status: unmatched``; reason ``killed``).
 - retry_later: definitely not placed, safe to send the same bytes later -- 429, 425, the 503
-  "cancel-only" / "trading disabled" answers, and a request that never left (``not_sent``).
+  "cancel-only" / "trading disabled" answers, post-only mode, and a request that never left
+  (``not_sent``).
 - unknown: a transport error (``http_status=None``), 5xx, an empty or unreadable body, a
   non-string error, a duplicate (``INVALID_ORDER_DUPLICATED``: it *was* placed before -- go and
   reconcile, never a failure) and any 2xx that does not have the documented shape.
@@ -81,7 +82,8 @@ _RULES: tuple[tuple[str, Kind, str], ...] = (
     (r"^Invalid order payload|^Too many orders in payload", "rejected", "invalid_payload"),
     (r"^invalid signature", "rejected", "invalid_signature"),
     (r"invalid post-only order: order crosses book", "rejected", "post_only_would_cross"),
-    (r"post-only mode: only post-only orders and cancels are allowed", "rejected", "post_only_mode"),
+    # A venue/market mode, not a verdict on the order: nothing was placed, it may pass later.
+    (r"post-only mode: only post-only orders and cancels are allowed", "retry_later", "post_only_mode"),
     (r"the market is not yet ready to process new orders|MARKET_NOT_READY", "rejected", "market_not_ready"),
     (r"^invalid nonce", "rejected", "invalid_nonce"),
     (r"^invalid expiration|INVALID_ORDER_EXPIRATION", "rejected", "invalid_expiration"),
