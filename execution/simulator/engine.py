@@ -62,7 +62,10 @@ class Engine:
         self.markets_by_token: dict[str, Market] = {}
         self.books: dict[str, Book] = {}
         self.orders: dict[str, Order] = {}
-        self.open_by_maker: dict[str, set[str]] = {}
+        # What open orders hold back, per wallet and per (wallet, token); kept incrementally so a
+        # wallet with thousands of resting orders still places in constant time.
+        self._reserved_pusd: dict[str, int] = {}
+        self._reserved_shares: dict[tuple[str, str], int] = {}
         self.orders_by_owner: dict[str, dict[str, Order]] = {}
         self.trades: dict[str, Trade] = {}
         self.trades_by_owner: dict[str, list[Trade]] = {}
@@ -133,34 +136,48 @@ class Engine:
 
     # -- reservations and funds -----------------------------------------------------------------
 
-    def reserved(self, maker: str, exclude: str = "") -> tuple[int, dict[str, int]]:
-        pusd = 0
-        shares: dict[str, int] = {}
-        for order_id in self.open_by_maker.get(maker, ()):
-            if order_id == exclude:
-                continue
-            order = self.orders[order_id]
-            if order.side == "BUY":
-                if order.status == "DELAYED":
-                    pusd += order.maker_amount
-                else:
-                    pusd += -(-order.remaining * order.price_e4 // PRICE_UNITS)
-            else:
-                held = order.maker_amount if order.status == "DELAYED" else order.remaining
-                shares[order.token_id] = shares.get(order.token_id, 0) + held
-        return pusd, shares
+    def _retain(self, order: Order) -> None:
+        """Hold back what an open order may still need: pUSD for a bid, shares for an ask."""
+        if order.house or not order.is_open:
+            return
+        if order.side == "BUY":
+            order.held = (
+                order.maker_amount
+                if order.status == "DELAYED"
+                else -(-max(order.remaining, 0) * order.price_e4 // PRICE_UNITS)
+            )
+            self._reserved_pusd[order.maker] = self._reserved_pusd.get(order.maker, 0) + order.held
+        else:
+            order.held = order.maker_amount if order.status == "DELAYED" else max(order.remaining, 0)
+            key = (order.maker, order.token_id)
+            self._reserved_shares[key] = self._reserved_shares.get(key, 0) + order.held
 
-    def available(self, maker: str, token_id: str, exclude: str = "") -> tuple[int, int]:
+    def _release(self, order: Order) -> None:
+        if not order.held:
+            return
+        if order.side == "BUY":
+            self._reserved_pusd[order.maker] -= order.held
+        else:
+            self._reserved_shares[(order.maker, order.token_id)] -= order.held
+        order.held = 0
+
+    def available(self, maker: str, token_id: str, exclude: Order | None = None) -> tuple[int, int]:
         """(pUSD, shares of `token_id`) a wallet can still commit, net of its open orders."""
         account = self.ledger.account(maker)
-        pusd, shares = self.reserved(maker, exclude)
-        return account.pusd - pusd, account.shares.get(token_id, 0) - shares.get(token_id, 0)
+        pusd = self._reserved_pusd.get(maker, 0)
+        shares = self._reserved_shares.get((maker, token_id), 0)
+        if exclude is not None and exclude.held:
+            if exclude.side == "BUY":
+                pusd -= exclude.held
+            else:
+                shares -= exclude.held
+        return account.pusd - pusd, account.shares.get(token_id, 0) - shares
 
     def _check_funds(self, order: Order, fee: int) -> None:
         account = self.ledger.account(order.maker)
         if not account.approved:
             raise VenueError(errors.balance_too_low(0))
-        pusd, shares = self.available(order.maker, order.token_id, exclude=order.order_id)
+        pusd, shares = self.available(order.maker, order.token_id, exclude=order)
         if order.side == "BUY":
             if order.maker_amount + fee > pusd:
                 raise VenueError(errors.balance_too_low(max(pusd, 0)))
@@ -229,7 +246,9 @@ class Engine:
             self._store(order)
         trades = [self._commit(order, fill, market, book, now) for fill in plan.fills]
         if order.order_type in ("GTC", "GTD") and order.remaining > 0:
+            self._release(order)
             order.status = "LIVE"
+            self._retain(order)
             book.add(order)
             if order.order_type == "GTD":
                 self._schedule(float(order.expiration), "expire", order.order_id)
@@ -327,6 +346,8 @@ class Engine:
             sequence=self.next_sequence(),
         )
         trade.fail = self.trade_should_fail()
+        self._release(maker)
+        self._release(order)
         if maker.replenish:
             maker.original_size += shares
         maker.size_matched += shares
@@ -335,7 +356,10 @@ class Engine:
         if maker.remaining <= 0:
             book.remove(maker)
             self._close(maker, "MATCHED")
+        else:
+            self._retain(maker)
         order.size_matched += shares
+        self._retain(order)
         order.associate_trades.append(trade.trade_id)
         book.last_trade_price_e4 = maker.price_e4
         self.trades[trade.trade_id] = trade
@@ -379,15 +403,11 @@ class Engine:
     def _store(self, order: Order) -> None:
         self.orders[order.order_id] = order
         self.orders_by_owner.setdefault(order.owner, {})[order.order_id] = order
-        self.open_by_maker.setdefault(order.maker, set()).add(order.order_id)
+        self._retain(order)
 
     def _close(self, order: Order, status: str) -> None:
+        self._release(order)
         order.status = status  # type: ignore[assignment]
-        if order.house:
-            return
-        open_ids = self.open_by_maker.get(order.maker)
-        if open_ids is not None:
-            open_ids.discard(order.order_id)
 
     def cancel(self, order: Order) -> bool:
         if not order.is_open or order.status == "DELAYED":

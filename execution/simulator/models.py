@@ -97,6 +97,8 @@ class Order:
     replenish: bool = False
     post_only: bool = False
     execute_at: float = 0.0
+    # What this open order currently holds back from its maker (base units; see Engine._retain).
+    held: int = 0
 
     @property
     def remaining(self) -> int:

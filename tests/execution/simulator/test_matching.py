@@ -277,3 +277,26 @@ def test_it_skips_and_cancels_a_resting_order_whose_maker_can_no_longer_pay(
     cancelled = venue.order(stale)
     assert cancelled is not None
     assert cancelled["status"] == "CANCELED"
+
+
+def test_it_releases_every_reservation_once_orders_are_gone(
+    venue: Venue, two: tuple[ApiCredentials, ApiCredentials]
+) -> None:
+    creds0, creds1 = two
+    ids = []
+    for price in ("0.40", "0.41", "0.42"):
+        ids.append(str(venue.place(body(order("BUY", price, "10"), creds0.key), creds0)["orderID"]))
+        ids.append(str(venue.place(body(order("SELL", "0.6" + price[-1], "10"), creds0.key), creds0)["orderID"]))
+    # Partial fills on both sides, then cancel everything left.
+    venue.place(body(market_sell("15", "0.41", key=PK1), creds1.key, "FAK"), creds1)
+    venue.place(body(market_buy("5", "0.61", key=PK1), creds1.key, "FAK"), creds1)
+    assert venue.engine.available(ADDR0.lower(), YES) != (
+        int(venue.balances(ADDR0)["pusd"] * 1_000_000),
+        int(venue.balances(ADDR0)["shares"][YES] * 1_000_000),
+    )
+    venue.cancel(ids, creds0)
+    balances = venue.balances(ADDR0)
+    assert venue.engine.available(ADDR0.lower(), YES) == (
+        int(balances["pusd"] * 1_000_000),
+        int(balances["shares"][YES] * 1_000_000),
+    )
