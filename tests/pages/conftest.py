@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
 from django.test import Client
+from pytest_django.fixtures import Settings
 
 from accounts.models import TradingAccount, User
 from copytrading.models import CopyRelationship, CopyTrade
+from execution.simulator.server import VenueSimulator
+from execution.venue.gateway import default_gateway
 from tests.factories import make_account, make_copy_trade, make_relationship, make_user
 
 
@@ -75,3 +79,17 @@ def speed_form(**changes: str) -> dict[str, str]:
     }
     data.update(changes)
     return data
+
+
+@pytest.fixture
+def simulator(settings: Settings) -> Iterator[VenueSimulator]:
+    """The local simulated venue over HTTP on 127.0.0.1, with the gateway pointed at it.
+
+    The process-wide gateway is built once from settings (lru_cache): rebuild it around the test.
+    """
+    with VenueSimulator() as sim:
+        settings.POLYMARKET_CLOB_URL = sim.url
+        settings.POLYMARKET_DATA_URL = sim.url
+        default_gateway.cache_clear()
+        yield sim
+    default_gateway.cache_clear()

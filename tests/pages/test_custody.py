@@ -1,12 +1,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 from django.test import Client
 from django.urls import reverse
-from pytest_django.fixtures import Settings as SettingsWrapper
+from pytest_django.fixtures import Settings
 
 from accounts.keyring import open_secret
 from accounts.models import TradingAccount
@@ -132,14 +131,6 @@ def test_some_but_not_all_api_fields_are_refused(owner_client: Client, owned: Ow
     assert not owned.account.has_private_key
 
 
-@pytest.fixture
-def simulator(settings: SettingsWrapper) -> Iterator[VenueSimulator]:
-    with VenueSimulator() as sim:
-        settings.POLYMARKET_CLOB_URL = sim.url
-        settings.POLYMARKET_DATA_URL = sim.url
-        yield sim
-
-
 def test_without_api_fields_the_credentials_are_derived_from_the_venue(
     owner_client: Client, owned: Owned, simulator: VenueSimulator
 ) -> None:
@@ -155,7 +146,7 @@ def test_without_api_fields_the_credentials_are_derived_from_the_venue(
 
 
 def test_an_unreachable_venue_when_deriving_is_a_clear_error(
-    owner_client: Client, owned: Owned, settings: SettingsWrapper
+    owner_client: Client, owned: Owned, settings: Settings
 ) -> None:
     settings.POLYMARKET_CLOB_URL = "http://127.0.0.1:9"
     page = set_speed(owner_client, owned.account, api_key="", api_secret="", api_passphrase="")
