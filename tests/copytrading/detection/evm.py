@@ -7,6 +7,7 @@ detector reads them exactly as it reads Polygon. Amounts are in 6-decimal base u
 from __future__ import annotations
 
 import secrets
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -69,17 +70,23 @@ class V1Fill:
 
 
 class FlakyTesterProvider(EthereumTesterProvider):
-    """An RPC node that goes away after ``fail_after_get_logs`` eth_getLogs calls."""
+    """An RPC node that goes away after ``fail_after_get_logs`` eth_getLogs calls.
+
+    py-evm is not thread-safe; ``lock`` serialises the detector threads' reads with the test's
+    mining, as a real node's single chain would.
+    """
 
     fail_after_get_logs: int | None = None
     get_logs_calls = 0
+    lock = threading.RLock()
 
     def make_request(self, method: RPCEndpoint, params: Any) -> RPCResponse:
         if method == "eth_getLogs":
             self.get_logs_calls += 1
             if self.fail_after_get_logs is not None and self.get_logs_calls > self.fail_after_get_logs:
                 raise ConnectionError("node went away")
-        return super().make_request(method, params)
+        with self.lock:
+            return super().make_request(method, params)
 
 
 class Evm:
@@ -135,11 +142,14 @@ class Evm:
         return self.provider.ethereum_tester
 
     def mine(self, blocks: int = 1) -> None:
-        self.tester.mine_blocks(blocks)
+        with self.provider.lock:
+            self.tester.mine_blocks(blocks)
 
     def snapshot(self) -> Any:
-        return self.tester.take_snapshot()
+        with self.provider.lock:
+            return self.tester.take_snapshot()
 
     def revert(self, snapshot: Any) -> None:
         """Back to the snapshot's block: whatever is mined next is a competing branch (a reorg)."""
-        self.tester.revert_to_snapshot(snapshot)
+        with self.provider.lock:
+            self.tester.revert_to_snapshot(snapshot)
