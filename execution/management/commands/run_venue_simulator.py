@@ -15,7 +15,7 @@ class Command(BaseCommand):
     help = "Run the simulated Polymarket venue (CLOB V2 + Data API subset) on 127.0.0.1."
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--port", type=int, default=8710, help="TCP port (0 picks a free one).")
+        parser.add_argument("--port", type=int, default=8765, help="TCP port (0 picks a free one).")
         parser.add_argument("--host", default="127.0.0.1", help="Interface to listen on.")
         parser.add_argument("--scenario", type=Path, help="Scenario JSON file to seed markets, books, balances.")
         parser.add_argument(
