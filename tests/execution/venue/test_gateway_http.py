@@ -11,14 +11,16 @@ from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from eth_account.messages import _hash_eip191_message, encode_typed_data
 from polymarket._internal.environment import EnvironmentConfig
 from polymarket._internal.hmac import build_hmac_signature
 
 from execution.venue.auth import ApiCredentials
 from execution.venue.classify import Classification
+from execution.venue.environment import configured_sdk_config
 from execution.venue.errors import AnswerLost, NotSent, VenueRefused, VenueUnavailable
-from execution.venue.gateway import CredentialsMismatch
+from execution.venue.gateway import CredentialsMismatch, default_gateway
 from execution.venue.orders import OrderRequest
 from execution.venue.payload import SignedOrderPayload
 from execution.venue.polymarket import PolymarketGateway
@@ -306,3 +308,15 @@ def test_read_errors_are_typed(venue: LocalVenue) -> None:
         gateway.trades(creds=CREDS, address=ADDRESS_0)
     with pytest.raises(NotSent):
         _gateway(f"http://127.0.0.1:{closed_port()}").server_time()
+
+
+def test_the_default_gateway_and_sdk_config_come_from_settings() -> None:
+    gateway = default_gateway()
+    assert gateway is default_gateway()
+    assert gateway.venue.clob_url == settings.POLYMARKET_CLOB_URL.rstrip("/")
+    assert gateway.venue.read_timeout == Decimal(str(settings.VENUE_READ_TIMEOUT))
+    config = configured_sdk_config()
+    assert (config.clob_url, config.chain_id) == (
+        settings.POLYMARKET_CLOB_URL.rstrip("/"),
+        settings.POLYMARKET_CHAIN_ID,
+    )
