@@ -103,3 +103,16 @@ def test_run_detectors_keeps_a_heartbeat_and_stops_cleanly_on_sigterm() -> None:
             process.kill()
     assert process.returncode == 0, stderr
     assert "detectors stopped after" in stdout
+
+
+def test_the_scheduler_runs_the_detection_tick_and_the_actors_take_ids_without_retries() -> None:
+    from dramatiq_crontab import scheduler
+
+    import copytrading.tasks  # noqa: F401  (what the worker and the scheduler import)
+    from copytrading.detection.actors import detect_tick, poll_leader, scan_chain
+
+    assert "detect_tick" in {job.name for job in scheduler.get_jobs()}
+    for actor in (detect_tick, poll_leader, scan_chain):
+        assert actor.options["max_retries"] == 0
+        assert actor.options["max_age"] > 0
+        assert actor.queue_name == "detection"
