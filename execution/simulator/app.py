@@ -319,6 +319,14 @@ async def data_activity(request: web.Request) -> web.Response:
     return number_response(_venue(request).data_activity(request.query))
 
 
+async def data_trades_v2(request: web.Request) -> web.Response:
+    return number_response(_venue(request).data_trades_v2(request.query))
+
+
+async def data_activity_v2(request: web.Request) -> web.Response:
+    return number_response(_venue(request).data_activity_v2(request.query))
+
+
 async def data_positions(request: web.Request) -> web.Response:
     return number_response(_venue(request).data_positions(request.query.get("user", "")))
 
@@ -372,5 +380,7 @@ def build_app(venue: Venue) -> web.Application:
     get("/trades", data_trades)
     get("/activity", data_activity)
     get("/positions", data_positions)
+    get("/v2/trades", data_trades_v2)
+    get("/v2/activity", data_activity_v2)
     control.add_routes(app, VENUE)
     return app

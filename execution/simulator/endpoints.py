@@ -208,6 +208,16 @@ class VenueEndpoints:
             self.engine.run_due(self.clock())
             return queries.data_activity(self.engine, params)
 
+    def data_trades_v2(self, params: Mapping[str, str]) -> dict[str, object]:
+        with self.lock:
+            self.engine.run_due(self.clock())
+            return queries.data_trades_v2(self.engine, params)
+
+    def data_activity_v2(self, params: Mapping[str, str]) -> dict[str, object]:
+        with self.lock:
+            self.engine.run_due(self.clock())
+            return queries.data_activity_v2(self.engine, params)
+
     def data_positions(self, user: str) -> list[dict[str, object]]:
         with self.lock:
             self.engine.run_due(self.clock())

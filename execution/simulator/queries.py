@@ -177,6 +177,54 @@ def data_activity(engine: Engine, params: Mapping[str, str]) -> list[dict[str, o
     return [shapes.data_activity(r) for r in rows[offset : offset + limit]]
 
 
+def _v2_page(rows: list[dict[str, object]], params: Mapping[str, str]) -> dict[str, object]:
+    limit = _int_param(params, "limit", 100, 1000) or 100
+    offset = _offset(params.get("cursor"), "invalid cursor")
+    chunk = rows[offset : offset + limit]
+    more = offset + limit < len(rows)
+    return {
+        "data": chunk,
+        "pagination": {
+            "limit": limit,
+            "offset": offset,
+            "has_more": more,
+            "next_cursor": base64.b64encode(str(offset + limit).encode()).decode() if more else None,
+        },
+    }
+
+
+def _v2_rows(engine: Engine, params: Mapping[str, str]) -> list[ActivityRow]:
+    translated = {
+        "user": params.get("user", ""),
+        "market": params.get("condition_id", ""),
+        "side": params.get("side", ""),
+    }
+    rows = _rows(engine, translated)
+    start = _int_param(params, "start", 0, 1 << 62)
+    end = _int_param(params, "end", 1 << 62, 1 << 62)
+    return [r for r in rows if start <= r.timestamp <= end]
+
+
+def data_trades_v2(engine: Engine, params: Mapping[str, str]) -> dict[str, object]:
+    """Data API v2 GET /v2/trades: snake_case rows in a cursor envelope; taker_only defaults to true."""
+    rows = _v2_rows(engine, params)
+    if (params.get("taker_only") or "true").lower() != "false":
+        rows = [r for r in rows if r.taker]
+    rows.sort(key=lambda r: (r.timestamp, r.sequence), reverse=True)
+    return _v2_page([shapes.data_trade_v2(r) for r in rows], params)
+
+
+def data_activity_v2(engine: Engine, params: Mapping[str, str]) -> dict[str, object]:
+    if not params.get("user"):
+        raise VenueError("user is required")
+    types = {t.strip().upper() for t in (params.get("type") or "TRADE").split(",") if t.strip()}
+    rows = _v2_rows(engine, params) if "TRADE" in types else []
+    rows.sort(
+        key=lambda r: (r.timestamp, r.sequence), reverse=(params.get("sort_direction") or "DESC").upper() != "ASC"
+    )
+    return _v2_page([shapes.data_activity_v2(r) for r in rows], params)
+
+
 def positions(engine: Engine, user: str) -> list[dict[str, object]]:
     """A minimal Data API /positions: shares held per token, no P&L."""
     account = engine.ledger.known().get(user.lower())

@@ -195,3 +195,32 @@ def data_activity(row: ActivityRow) -> dict[str, object]:
         "side": row.side,
         **_profile(row),
     }
+
+
+def data_trade_v2(row: ActivityRow) -> dict[str, object]:
+    """A Data API v2 /v2/trades row (snake_case; what the official SDK's list_trades reads)."""
+    return {
+        "proxy_wallet": row.wallet,
+        "side": row.side,
+        "token_id": row.token_id,
+        "condition_id": row.condition_id,
+        "size": row.size,
+        "price": row.price,
+        "timestamp": row.timestamp,
+        "title": row.title,
+        "slug": row.slug,
+        "icon": row.icon,
+        "event_slug": row.event_slug,
+        "outcome": row.outcome,
+        "outcome_index": row.outcome_index,
+        "name": row.name,
+        "pseudonym": row.pseudonym,
+        "bio": "",
+        "profile_image": "",
+        "profile_image_optimized": "",
+        "transaction_hash": row.tx_hash,
+    }
+
+
+def data_activity_v2(row: ActivityRow) -> dict[str, object]:
+    return {**data_trade_v2(row), "type": "TRADE", "usdc_size": row.usdc_size}

@@ -199,3 +199,23 @@ def test_it_answers_a_fak_that_finds_nothing_the_way_the_sdk_expects(
     error = rejection(client, order)
     assert error.status == 400
     assert str(error).startswith("no orders found to match with FAK order.")
+
+
+def test_it_serves_leader_trades_to_the_sdks_data_api_v2_reads(served: VenueSimulator, client: SecureClient) -> None:
+    leader = "0xe5c8026239919339b988fdb150a7ef4ea196d3e7"
+    served.inject_leader_trade(leader, YES, "BUY", "2641.75", "0.968", timestamp=1725425464)
+    served.inject_leader_trade(leader, YES, "SELL", "5", "0.97", timestamp=1725425465, taker=False)
+    (trade,) = client.list_trades(user=leader).first_page().items
+    assert (trade.side, trade.size, trade.price, int(trade.timestamp.timestamp())) == (
+        "BUY",
+        Decimal("2641.75"),
+        Decimal("0.968"),
+        1725425464,
+    )
+    both = client.list_trades(user=leader, taker_only=False).first_page().items
+    assert [t.side for t in both] == ["SELL", "BUY"]
+    activity = client.list_activity(user=leader).first_page().items
+    assert [(a.shares, a.amount) for a in activity] == [
+        (Decimal(5), Decimal("4.85")),
+        (Decimal("2641.75"), Decimal("2557.21400")),
+    ]
