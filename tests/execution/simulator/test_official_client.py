@@ -14,6 +14,7 @@ from polymarket._internal.environment import create_environment, get_environment
 from polymarket.clients.secure import _make_l2_header_resolver_sync
 from polymarket.environments import Environment
 from polymarket.errors import RequestRejectedError
+from polymarket.models.data.activity import TradeActivity
 
 from execution.simulator import VenueSimulator
 
@@ -215,7 +216,8 @@ def test_it_serves_leader_trades_to_the_sdks_data_api_v2_reads(served: VenueSimu
     both = client.list_trades(user=leader, taker_only=False).first_page().items
     assert [t.side for t in both] == ["SELL", "BUY"]
     activity = client.list_activity(user=leader).first_page().items
-    assert [(a.shares, a.amount) for a in activity] == [
+    assert all(isinstance(a, TradeActivity) for a in activity)
+    assert [(a.shares, a.amount) for a in activity if isinstance(a, TradeActivity)] == [
         (Decimal(5), Decimal("4.85")),
         (Decimal("2641.75"), Decimal("2557.21400")),
     ]
