@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-from dramatiq.rate_limits import WindowRateLimiter
 from django_dramatiq.apps import DjangoDramatiqConfig
+from dramatiq.rate_limits import WindowRateLimiter
 
 
 def signer_slot(*, signer: str, per_second: int) -> bool:

@@ -217,5 +217,6 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         "apscheduler": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
+        "httpx": {"level": "WARNING"},
     },
 }

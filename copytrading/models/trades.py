@@ -63,7 +63,15 @@ class CopyTrade(models.Model):
     TRANSITIONS: dict[str, frozenset[str]] = {
         Status.PENDING: frozenset({Status.CLAIMED, Status.SKIPPED, Status.BLOCKED, Status.EXPIRED}),
         Status.CLAIMED: frozenset(
-            {Status.PENDING, Status.CLAIMED, Status.SIGNED, Status.SKIPPED, Status.BLOCKED, Status.EXPIRED, Status.FILLED}
+            {
+                Status.PENDING,
+                Status.CLAIMED,
+                Status.SIGNED,
+                Status.SKIPPED,
+                Status.BLOCKED,
+                Status.EXPIRED,
+                Status.FILLED,
+            }
         ),
         Status.SIGNED: frozenset(
             {

@@ -1,0 +1,69 @@
+"""Happy paths and decisions of the execute step, against the simulated venue over HTTP."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from copytrading.fanout import fanout_leader_trade
+from copytrading.models import CopyTrade, Position
+from copytrading.pipeline.execute import copytrades_execute
+from copytrading.pipeline.reconcile import reconcile_due
+from execution.simulator import VenueSimulator
+from tests.copytrading.pipeline.conftest import follow, leader_buy, speed_account
+from tests.factories import make_account, shared_deployment
+
+pytestmark = pytest.mark.django_db
+
+
+def run(trade_id: int) -> list[CopyTrade]:
+    deployment = shared_deployment()
+    result = fanout_leader_trade(leader_trade_id=trade_id, deployment=deployment)
+    copytrades_execute(ids=result.pending_ids, deployment=deployment)
+    return list(CopyTrade.objects.filter(leader_trade_id=trade_id).order_by("id"))
+
+
+def test_a_speed_copy_is_signed_once_filled_and_confirmed(sim: VenueSimulator) -> None:
+    account = speed_account(sim)
+    relationship = follow(account, sizing_value=Decimal(10))
+    (row,) = run(leader_buy(relationship.leader).id)
+    assert row.status == CopyTrade.Status.FILLED, (row.reason_code, row.reason_detail)
+    assert row.order_hash
+    assert sim.order(row.order_hash) is not None
+    assert row.planned_usdc == Decimal(10)
+    assert row.planned_price == Decimal("0.57")
+    assert row.size_matched > 0
+    sim.advance_trades(to="CONFIRMED")
+    reconcile_due(deployment=shared_deployment(), now=row.next_check_at)
+    row.refresh_from_db()
+    assert row.status == CopyTrade.Status.CONFIRMED
+    position = Position.objects.get(relationship=relationship)
+    assert position.shares == row.size_matched
+    assert len(sim.orders()) == 1
+
+
+def test_a_paper_copy_fills_against_the_book_without_keys(sim: VenueSimulator) -> None:
+    relationship = follow(make_account(), sizing_value=Decimal(20))
+    (row,) = run(leader_buy(relationship.leader).id)
+    assert row.status == CopyTrade.Status.CONFIRMED
+    assert row.order_hash is None
+    assert row.fill_price is not None
+    assert abs(row.fill_price - Decimal("0.57")) < Decimal("0.0001")
+    assert row.fill_usdc <= Decimal(20)
+    assert Position.objects.get(relationship=relationship).shares == row.size_matched
+    assert sim.orders() == []
+
+
+def test_a_price_past_the_slippage_limit_is_skipped_with_the_numbers(sim: VenueSimulator) -> None:
+    relationship = follow(make_account(), slippage_bps=100)
+    (row,) = run(leader_buy(relationship.leader, price=Decimal("0.50")).id)
+    assert row.status == CopyTrade.Status.SKIPPED
+    assert row.reason_code == "slippage"
+    assert "14.0 %" in row.reason_detail
+
+
+def test_a_copy_under_one_dollar_is_skipped(sim: VenueSimulator) -> None:
+    relationship = follow(make_account(), sizing_value=Decimal("0.5"))
+    (row,) = run(leader_buy(relationship.leader).id)
+    assert (row.status, row.reason_code) == (CopyTrade.Status.SKIPPED, "below_min_size")
