@@ -77,9 +77,9 @@ def speed_account(
 
 def follow(account: TradingAccount, leader: WatchedWallet | None = None, **fields: object) -> CopyRelationship:
     fields.setdefault("sizing_value", Decimal(10))
-    return make_relationship(account=account, leader=leader or make_leader(), **fields)  # type: ignore[arg-type]
+    return make_relationship(account=account, leader=leader or make_leader(), **fields)
 
 
 def leader_buy(leader: WatchedWallet, **fields: object) -> LeaderTrade:
     fields.setdefault("price", Decimal("0.56"))
-    return make_leader_trade(leader=leader, **fields)  # type: ignore[arg-type]
+    return make_leader_trade(leader=leader, **fields)
