@@ -6,9 +6,11 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from decimal import Decimal
+from io import StringIO
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 from django.test import override_settings
 
 from copytrading.detection.budget import BudgetExhausted, RequestBudget
@@ -195,3 +197,19 @@ def test_the_poll_actor_records_through_a_real_worker(sim: VenueSimulator, broke
         worker.join()
     assert LeaderTrade.objects.get().tx_hash == tx
     assert WatchedWallet.objects.get(id=leader.id).data_api_cursor_ts is not None
+
+
+def test_run_detectors_once_polls_every_due_leader_once(sim: VenueSimulator) -> None:
+    leaders = [make_leader() for _ in range(3)]
+    for leader in leaders:
+        WatchedWallet.objects.filter(id=leader.id).update(data_api_cursor_ts=1)
+        inject(sim, leader.address)
+    out = StringIO()
+    with override_settings(POLYMARKET_DATA_URL=sim.url, POLYGON_RPC_URL=""):
+        call_command("run_detectors", "--once", stdout=out)
+        call_command("run_detectors", "--once", stdout=out)
+    assert out.getvalue().splitlines() == [
+        "3 leaders polled, 3 new trades, next block None",
+        "0 leaders polled, 0 new trades, next block None",
+    ]
+    assert LeaderTrade.objects.count() == 3
