@@ -39,6 +39,9 @@ CHUNK_BLOCKS = 500  # below the range cap of common Polygon RPC providers
 LEADER_BATCH = 100  # addresses per topic2 OR-list
 MAX_CHECKPOINTS = 64
 SCAN_LEASE = timedelta(seconds=60)
+# One scan message reads at most this many blocks (~4 minutes of Polygon), so a detector that
+# was down catches up over several ticks instead of one message outliving its time limit.
+SCAN_MAX_BLOCKS = 120
 RPC_TIMEOUT_SECONDS = 10
 
 
@@ -316,7 +319,9 @@ class _Scanner:
             self._record(fills, result)
             self.cursor.next_block = end + 1
             self.cursor.checkpoints = [*(self.cursor.checkpoints or []), [end, end_hash]][-MAX_CHECKPOINTS:]
-            self.cursor.save(update_fields=["next_block", "checkpoints", "updated_at"])
+            # A long catch-up renews its lease range by range, so no second scanner starts over it.
+            self.cursor.lease_until = timezone.now() + SCAN_LEASE
+            self.cursor.save(update_fields=["next_block", "checkpoints", "lease_until", "updated_at"])
         result.malformed += malformed
         return end
 

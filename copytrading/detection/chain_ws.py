@@ -29,7 +29,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 from websockets.sync.client import connect
 from websockets.sync.connection import Connection
 
-from copytrading.detection.chain import CHAIN, LogReader, chain_scan, leader_topic
+from copytrading.detection.chain import CHAIN, SCAN_MAX_BLOCKS, LogReader, chain_scan, leader_topic
 from copytrading.detection.metrics import DETECTION_ERRORS
 from copytrading.detection.onchain import ORDER_FILLED_TOPICS, LeaderFill, LogDecodeError, decode_order_filled
 from copytrading.detection.record import dedupe_key, leader_trades_record
@@ -64,6 +64,7 @@ class ChainSubscriber:
         grace_seconds: float = 0.3,
         resubscribe_seconds: float = 10.0,
         max_backoff_seconds: float = 30.0,
+        max_blocks: int | None = SCAN_MAX_BLOCKS,
     ) -> None:
         self.url = url
         self.w3 = w3
@@ -73,6 +74,7 @@ class ChainSubscriber:
         self.grace = grace_seconds
         self.resubscribe = resubscribe_seconds
         self.max_backoff = max_backoff_seconds
+        self.max_blocks = max_blocks
         self.reader = LogReader(w3=w3, exchanges=self.exchanges)
         self.stop = threading.Event()
         self.subscribed = threading.Event()
@@ -185,7 +187,13 @@ class ChainSubscriber:
 
     def _scan(self) -> None:
         try:
-            chain_scan(w3=self.w3, chain=self.chain, exchanges=self.exchanges, confirmations=self.confirmations)
+            chain_scan(
+                w3=self.w3,
+                chain=self.chain,
+                exchanges=self.exchanges,
+                confirmations=self.confirmations,
+                max_blocks=self.max_blocks,
+            )
         except Exception:  # counted and recorded by chain_scan; the next head retries
             logger.exception("chain ws: scan failed")
         detector_heartbeat(name=self._name, cursor=f"head {self.head}, {len(self._held)} logs held")

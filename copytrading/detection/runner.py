@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from django.db import close_old_connections, connection
 from web3 import Web3
 
-from copytrading.detection.chain import CHAIN, chain_scan
+from copytrading.detection.chain import CHAIN, SCAN_MAX_BLOCKS, chain_scan
 from copytrading.detection.data_api import DataApiClient, leaders_due
-from copytrading.detection.service import SCAN_MAX_BLOCKS, detection_poll
+from copytrading.detection.service import detection_poll
 from copytrading.detection.state import detector_heartbeat
 from copytrading.models import ChainCursor
 

@@ -9,16 +9,12 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from copytrading.detection.budget import BudgetExhausted
-from copytrading.detection.chain import CHAIN, ScanResult, chain_scan, chain_web3
+from copytrading.detection.chain import CHAIN, SCAN_MAX_BLOCKS, ScanResult, chain_scan, chain_web3
 from copytrading.detection.data_api import DataApiClient, DataApiError, PollResult, leader_poll, leaders_due
 from copytrading.detection.metrics import DETECTION_ERRORS
 from copytrading.detection.state import DATA_API_DETECTOR, detector_heartbeat
 
 logger = logging.getLogger(__name__)
-
-# One scan message reads at most this many blocks (~4 minutes of Polygon), so a detector that
-# was down catches up over several ticks instead of one message outliving its time limit.
-SCAN_MAX_BLOCKS = 120
 
 
 @dataclass(frozen=True, slots=True)
