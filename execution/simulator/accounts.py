@@ -130,6 +130,8 @@ class Account:
     pusd: int = 0
     shares: dict[str, int] = field(default_factory=dict)
     approved: bool = True
+    # None, "banned", "closed_only" (no new BUYs) or "deposit_wallet_flow" (types 0-2 refused).
+    restriction: str | None = None
 
 
 class Ledger:

@@ -91,6 +91,12 @@ async def set_allowance(request: web.Request, venue: Venue) -> web.Response:
     return _answer(venue.balances(body["address"]))
 
 
+async def set_restriction(request: web.Request, venue: Venue) -> web.Response:
+    body = await _body(request)
+    venue.set_restriction(body["address"], body.get("restriction"))
+    return _answer({"ok": True})
+
+
 async def api_key(request: web.Request, venue: Venue) -> web.Response:
     body = await _body(request)
     credentials = venue.credentials(body["address"], int(body.get("nonce", 0)))
@@ -215,6 +221,7 @@ def add_routes(app: web.Application, key: web.AppKey[Venue]) -> None:
         ("POST", "/_sim/balances", set_balance),
         ("GET", "/_sim/balances/{address}", get_balance),
         ("POST", "/_sim/allowances", set_allowance),
+        ("POST", "/_sim/restrictions", set_restriction),
         ("POST", "/_sim/api-keys", api_key),
         ("POST", "/_sim/leader-trades", leader_trades),
         ("GET", "/_sim/faults", list_faults),

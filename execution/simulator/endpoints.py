@@ -13,7 +13,7 @@ from .constants import MAX_BATCH_ORDERS, PRICE_UNITS
 from .engine import Engine
 from .errors import VenueError
 from .faults import FaultBook
-from .intake import parse_and_verify
+from .intake import Intake, parse_and_verify
 from .models import ApiCredentials, Fault, Market, TradingMode
 
 POST_ONLY_RETRY_AFTER_S = 60
@@ -85,8 +85,18 @@ class VenueEndpoints:
                 session_authorized=lambda wallet, key: (wallet, key) in self._sessions,
                 registered_owner=self._deposit_owners.get,
             )
+            self._check_restriction(intake)
             order, trades, status = self.engine.submit(intake, market, now)
             return shapes.order_response(order, trades, status)
+
+    def _check_restriction(self, intake: Intake) -> None:
+        restriction = self.engine.ledger.account(intake.maker).restriction
+        if restriction == "banned":
+            raise VenueError(errors.address_banned(intake.maker))
+        if restriction == "closed_only" and intake.side == "BUY":
+            raise VenueError(errors.address_closed_only(intake.maker))
+        if restriction == "deposit_wallet_flow" and intake.signature_type != 3:
+            raise VenueError(errors.MAKER_NOT_ALLOWED)
 
     def place_batch(self, payloads: object, credentials: ApiCredentials) -> list[dict[str, object]]:
         if not isinstance(payloads, list):

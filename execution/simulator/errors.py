@@ -47,6 +47,17 @@ INVALID_ORDER_PARAMS: Final = "invalid order params payload"
 INVALID_TRADE_PARAMS: Final = "Invalid trade params payload"
 
 
+MAKER_NOT_ALLOWED: Final = "maker address not allowed, please use the deposit wallet flow"
+
+
+def address_banned(address: str) -> str:
+    return f"'{address}' address banned"
+
+
+def address_closed_only(address: str) -> str:
+    return f"'{address}' address in closed only mode"
+
+
 def text(value: Decimal) -> str:
     """Render a decimal the way the venue prints it in messages: no exponent, no trailing zeros."""
     normalized = value.normalize()

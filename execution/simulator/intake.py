@@ -54,6 +54,7 @@ class Intake:
     expiration: int
     post_only: bool
     signed_by: str
+    signature_type: int
 
 
 def _uint(value: object) -> int:
@@ -199,5 +200,6 @@ def parse_and_verify(
         expiration=expiration,
         post_only=post_only,
         signed_by=hex_address(signed_by),
+        signature_type=signature_type,
     )
     return intake, market

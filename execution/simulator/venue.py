@@ -190,6 +190,13 @@ class Venue(VenueEndpoints):
         with self.lock:
             self.ledger.account(address.lower()).approved = approved
 
+    def set_restriction(self, address: str, restriction: str | None) -> None:
+        """None, "banned", "closed_only" (BUYs refused) or "deposit_wallet_flow" (only type-3 orders)."""
+        if restriction not in (None, "banned", "closed_only", "deposit_wallet_flow"):
+            raise ValueError(f"unknown restriction {restriction!r}")
+        with self.lock:
+            self.ledger.account(address.lower()).restriction = restriction
+
     def credentials(self, address: str, nonce: int = 0) -> ApiCredentials:
         """The L2 credentials of a signer, created if needed (what /auth/api-key would return)."""
         with self.lock:

@@ -225,3 +225,17 @@ def test_it_checks_expiration_against_the_order_type(venue: Venue, creds0: ApiCr
 def test_it_refuses_post_only_on_fill_or_kill_types(venue: Venue, creds0: ApiCredentials) -> None:
     payload = body(limit_buy(), creds0.key, "FOK", post_only=True)
     assert refusal(venue, payload, creds0).message == "Invalid order payload"
+
+
+def test_it_refuses_restricted_makers_with_the_real_strings(venue: Venue, creds0: ApiCredentials) -> None:
+    maker = ADDR0.lower()
+    venue.set_restriction(ADDR0, "deposit_wallet_flow")
+    assert refusal(venue, body(limit_buy(), creds0.key), creds0).message == (
+        "maker address not allowed, please use the deposit wallet flow"
+    )
+    venue.set_restriction(ADDR0, "banned")
+    assert refusal(venue, body(limit_buy(), creds0.key), creds0).message == f"'{maker}' address banned"
+    venue.set_restriction(ADDR0, "closed_only")
+    assert refusal(venue, body(limit_buy(), creds0.key), creds0).message == f"'{maker}' address in closed only mode"
+    venue.set_restriction(ADDR0, None)
+    assert venue.place(body(limit_buy(), creds0.key), creds0)["success"] is True
