@@ -268,13 +268,9 @@ def test_it_delays_before_and_after_handling(http: httpx.Client, served: VenueSi
     assert http.get("/ok").status_code == 200
     assert time.monotonic() - started >= 0.2
     served.add_fault("delay_after", "POST /order", delay_ms=300)
-    with pytest.raises(httpx.ReadTimeout):
-        post_signed(
-            http.__class__(base_url=served.url, timeout=0.1),
-            served,
-            "/order",
-            body(limit_buy(), served.credentials(ADDR0).key),
-        )
+    payload = body(limit_buy(), served.credentials(ADDR0).key)
+    with httpx.Client(base_url=served.url, timeout=0.1) as impatient, pytest.raises(httpx.ReadTimeout):
+        post_signed(impatient, served, "/order", payload)
     assert len(served.orders()) == 1  # committed even though the client gave up
 
 
