@@ -231,6 +231,7 @@ class Engine:
         plan = self._plan(order, market, book, now)
         self._check_funds(order, plan.fee)
         for stale in plan.stale:
+            book.remove(stale)
             self._close(stale, "CANCELED")
         if order.order_type == "FOK" and not plan.complete:
             if refuse:
