@@ -10,6 +10,7 @@ import time
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -19,8 +20,9 @@ from django.utils import timezone
 from copytrading.detection.data_api import leader_poll, leaders_due
 from copytrading.detection.runner import RUNNER_DETECTOR, DetectorRunner
 from copytrading.detection.service import detection_tick
-from copytrading.models import DetectorState, LeaderTrade, WatchedWallet
+from copytrading.models import ChainCursor, DetectorState, LeaderTrade, WatchedWallet
 from tests.copytrading.detection.evm import Evm, V2Fill
+from tests.copytrading.detection.rpc_node import RpcNode
 from tests.factories import TOKEN_YES, make_leader
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -116,3 +118,26 @@ def test_the_scheduler_runs_the_detection_tick_and_the_actors_take_ids_without_r
         assert actor.options["max_retries"] == 0
         assert actor.options["max_age"] > 0
         assert actor.queue_name == "detection"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_scan_actor_reads_the_chain_over_http_json_rpc_through_a_real_worker(
+    evm: Evm, broker: Any, worker: Any
+) -> None:
+    from copytrading.detection.actors import scan_chain
+
+    node = RpcNode(evm)
+    try:
+        a = make_leader().address
+        ChainCursor.objects.create(chain="polygon", next_block=evm.block_number() + 1)
+        txs = [evm.match_v2(V2Fill(a, side, int(TOKEN_YES), Decimal(2), Decimal(1))) for side in ("BUY", "SELL")]
+        with override_settings(
+            POLYGON_RPC_URL=node.url, POLYGON_EXCHANGE_ADDRESSES=evm.exchanges, DETECT_CONFIRMATIONS=0
+        ):
+            scan_chain.send("polygon")
+            broker.join(scan_chain.queue_name, timeout=30_000)
+            worker.join()
+    finally:
+        node.close()
+    assert sorted(LeaderTrade.objects.values_list("tx_hash", flat=True)) == sorted(txs)
+    assert ChainCursor.objects.get().next_block == evm.block_number() + 1
