@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from copytrading.console.forms import RouteForm, SwitchForm
 from copytrading.console.status import COUNT_CAP, console_status
 from copytrading.routing import RoutingError, user_route
+from execution.models import TradingSwitch
 from execution.switches import SwitchError, switch_set
 
 
@@ -48,7 +49,8 @@ def _flip_switch(request: HttpRequest) -> HttpResponse:
         except SwitchError as exc:
             messages.error(request, str(exc))
         else:
-            messages.success(request, f"{state.name} is now {'ON' if state.engaged else 'off'}.")
+            label = TradingSwitch.Name(state.name).label
+            messages.success(request, f"{label}: now {'ON' if state.engaged else 'off'}.")
     return redirect("console")
 
 

@@ -7,6 +7,8 @@ from datetime import datetime
 from decimal import Decimal
 
 ONE_DP = Decimal("0.1")
+# Smallest value range drawn: a curve moving by a fraction of a cent must not fill the whole box.
+MIN_SPAN = Decimal(1)
 
 
 @dataclass(frozen=True)
@@ -37,8 +39,9 @@ def line_chart(
     values = [value for _, value in series]
     t0, t1 = Decimal(str(min(times))), Decimal(str(max(times)))
     low, high = min([*values, Decimal(0)]), max([*values, Decimal(0)])
-    if high == low:
-        high = low + 1
+    if high - low < MIN_SPAN:
+        middle = (high + low) / 2
+        low, high = middle - MIN_SPAN / 2, middle + MIN_SPAN / 2
     span_t = (t1 - t0) or Decimal(1)
     inner_w, inner_h = Decimal(width - 2 * pad), Decimal(height - 2 * pad)
 
