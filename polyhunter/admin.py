@@ -94,3 +94,4 @@ class AuditEventAdmin(ReadOnlyAdmin):
     search_fields = ["actor_label", "action", "target_id", "reason"]
     date_hierarchy = "created_at"
     show_full_result_count = False
+    paginator = BoundedCountPaginator

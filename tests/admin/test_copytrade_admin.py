@@ -164,3 +164,21 @@ def test_show_venue_order_reports_what_the_venue_says(staff_client: Client, spee
 def test_show_venue_order_of_a_paper_copy_says_there_is_none(staff_client: Client, mix: dict[str, CopyTrade]) -> None:
     page = staff_client.get(reverse("admin:copytrade_venue_order", args=[mix["unknown"].pk])).content.decode()
     assert "A paper copy" in page
+
+
+@pytest.mark.parametrize("view", ["copytrade_reconcile", "copytrade_expire", "copytrade_venue_order"])
+def test_the_row_operations_are_for_staff_only(
+    follower_client: Client, client: Client, mix: dict[str, CopyTrade], view: str
+) -> None:
+    url = reverse(f"admin:{view}", args=[mix["stuck"].pk])
+    for who in (follower_client, client):
+        for response in (who.get(url), who.post(url, {"reason": "x"})):
+            assert response.status_code == 302
+            assert response["Location"].startswith(reverse("admin:login"))
+    assert CopyTrade.objects.get(pk=mix["stuck"].pk).status == CopyTrade.Status.PENDING
+
+
+def test_staff_who_may_only_view_cannot_reconcile_a_row(viewer_client: Client, speed_unknown: CopyTrade) -> None:
+    viewer_client.post(reverse("admin:copytrade_reconcile", args=[speed_unknown.pk]))
+    speed_unknown.refresh_from_db()
+    assert speed_unknown.not_found_count == 0
