@@ -45,9 +45,15 @@ def fanout_enqueue(*, leader_trade_ids: list[int]) -> None:
         .values_list("leader__trades__id", "deployment__key")
         .distinct()
     )
+    routed = set()
     for leader_trade_id, key in routes:
         deployment_key = key or Deployment.SHARED_KEY
         send_to_queue(fan_out, f"{deployment_key}.fanout", leader_trade_id, deployment_key)
+        routed.add(leader_trade_id)
+    # Nobody follows these leaders: the trades are done, not waiting for a fan-out.
+    LeaderTrade.objects.filter(id__in=set(leader_trade_ids) - routed, status=LeaderTrade.Status.NEW).update(
+        status=LeaderTrade.Status.FANNED_OUT, fanned_out_at=timezone.now(), reason="no follows"
+    )
 
 
 def routed_to(deployment: Deployment) -> Q:

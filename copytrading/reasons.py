@@ -16,6 +16,7 @@ class Reason(models.TextChoices):
     PRICE_OUTSIDE_BAND = "price_outside_band", "the leader's price was outside your price band"
     COPY_SELLS_OFF = "copy_sells_off", "you do not copy sells"
     NOTHING_TO_SELL = "nothing_to_sell", "you hold nothing bought for this leader in that market"
+    LEADER_RETRACTED = "leader_retracted", "the leader's trade was undone by a chain reorganisation"
     # Decided at execution (guardrails, in gate order).
     KILL_SWITCH = "kill_switch", "the platform kill switch is on"
     GLOBAL_PAUSE = "global_pause", "staff paused all copies"

@@ -218,5 +218,8 @@ LOGGING = {
         "apscheduler": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
         "httpx": {"level": "WARNING"},
+        # The embedded mode runs two in-process workers (exits get their own) on one StubBroker,
+        # which dramatiq reports as a duplicate middleware; it is intended.
+        "dramatiq.broker.StubBroker": {"level": "ERROR"},
     },
 }

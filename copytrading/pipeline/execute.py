@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import TradingAccount
-from copytrading.models import CopyRelationship, CopyTrade, Deployment
+from copytrading.models import CopyRelationship, CopyTrade, Deployment, LeaderTrade
 from copytrading.pipeline import submit
 from copytrading.pipeline.context import GateContext, gate_context, gate_inputs
 from copytrading.pipeline.exposure import Exposure, exposure_for
@@ -83,6 +83,10 @@ def _pre_gate(rows: list[CopyTrade], context: GateContext, amounts: dict[int, De
     """Guardrails that need no market data and no exposure: switches, pauses, per-order size."""
     passed = []
     for row in rows:
+        if row.leader_trade.status == LeaderTrade.Status.RETRACTED:
+            # A reorg undid the leader's fill after fan-out: there is nothing to copy.
+            finish([row], status=CopyTrade.Status.SKIPPED, reason=Reason.LEADER_RETRACTED)
+            continue
         notional = amounts[row.id] * Decimal(row.leader_trade.price) if row.side == "SELL" else amounts[row.id]
         verdict = evaluate(gate_inputs(row=row, context=context, notional=notional, exposure=None))
         if verdict.allowed:

@@ -94,8 +94,14 @@ class PolymarketGateway:
             verdict = classify_post_response(None, RawBody(exc.detail))
         else:
             verdict = classify_post_response(answer.status, answer.body)
-        logger.info(
-            "order %s POST: %s/%s (http %s)", payload.order_hash, verdict.kind, verdict.reason, verdict.http_status
+        # Every order is on its CopyTrade row; the log line is for answers worth a look.
+        logger.log(
+            logging.DEBUG if verdict.kind == "placed" else logging.INFO,
+            "order %s POST: %s/%s (http %s)",
+            payload.order_hash,
+            verdict.kind,
+            verdict.reason,
+            verdict.http_status,
         )
         return verdict
 

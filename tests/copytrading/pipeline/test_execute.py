@@ -67,3 +67,16 @@ def test_a_copy_under_one_dollar_is_skipped(sim: VenueSimulator) -> None:
     relationship = follow(make_account(), sizing_value=Decimal("0.5"))
     (row,) = run(leader_buy(relationship.leader).id)
     assert (row.status, row.reason_code) == (CopyTrade.Status.SKIPPED, "below_min_size")
+
+
+def test_a_copy_of_a_leader_trade_retracted_by_a_reorg_is_skipped(sim: VenueSimulator) -> None:
+    relationship = follow(make_account())
+    trade = leader_buy(relationship.leader)
+    deployment = shared_deployment()
+    result = fanout_leader_trade(leader_trade_id=trade.id, deployment=deployment)
+    trade.status = trade.Status.RETRACTED
+    trade.save(update_fields=["status"])
+    copytrades_execute(ids=result.pending_ids, deployment=deployment)
+    row = CopyTrade.objects.get(leader_trade=trade)
+    assert (row.status, row.reason_code) == (CopyTrade.Status.SKIPPED, "leader_retracted")
+    assert sim.orders() == []
