@@ -37,7 +37,7 @@ class FollowSettingsForm(forms.Form):
         decimal_places=6,
         help_text="pUSD per copy (fixed) or the share of the leader's pUSD (proportional, e.g. 0.1).",
     )
-    min_usdc_per_trade = _money("Minimum pUSD per copy", "Smaller copies are raised to this; empty = none.")
+    min_usdc_per_trade = _money("Minimum pUSD per copy", "A copy smaller than this is skipped; empty = none.")
     max_usdc_per_trade = _money("Maximum pUSD per copy")
     max_position_usdc_per_market = _money("Cap per market (pUSD)")
     daily_cap_usdc = _money("Daily cap (pUSD)", "Orders whose outcome is unknown count as spent.")

@@ -18,7 +18,8 @@ import dramatiq
 import pytest
 from django.conf import settings as django_settings
 from django.utils import timezone
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
 from pytest_django.fixtures import Settings
 from pytest_django.live_server_helper import LiveServer
 
@@ -121,6 +122,28 @@ def log_in(page: Page, app: str, username: str, password: str, *, path: str = "/
     page.fill("#id_username", username)
     page.fill("#id_password", password)
     page.locator("form [type=submit]").last.click()
+
+
+def recorded_errors(page: Page) -> list[str]:
+    """Script errors and console errors (failed loads included) of everything this page shows."""
+    errors: list[str] = []
+
+    def on_error(exc: PlaywrightError) -> None:
+        errors.append(str(exc))
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            errors.append(message.text)
+
+    page.on("pageerror", on_error)
+    page.on("console", on_console)
+    return errors
+
+
+def slug(path: str, follow: CopyRelationship) -> str:
+    """A screenshot name for a page: its path without codes or query."""
+    plain = path.split("?")[0].strip("/").replace(str(follow.code), "code")
+    return plain.replace(str(follow.account.code), "code").replace("/", "-")
 
 
 def follower_with_follow(username: str) -> CopyRelationship:
@@ -269,3 +292,49 @@ def test_speed_custody_in_the_browser_shows_the_address_and_set_never_the_secret
         assert secret not in html
     assert page.input_value("#id_private_key") == ""
     assert os.path.exists(SHOTS / "13-custody-speed-set.png")
+
+
+def test_every_follower_page_and_the_main_staff_pages_render_in_the_browser_without_errors(
+    chromium: Browser, app: str
+) -> None:
+    follow = follower_with_follow("frank")
+    User.objects.create_superuser("root", "root@example.com", "pw-root-long-enough")
+    anonymous = ["/", "/signup/", "/login/", "/password-reset/", "/password-reset/sent/", "/password-reset/done/"]
+    follower = [
+        "/dashboard/",
+        "/follows/",
+        "/follows/new/",
+        f"/follows/{follow.code}/",
+        "/custody/",
+        f"/custody/{follow.account.code}/",
+        "/history/",
+    ]
+    staff = [
+        "/admin/",
+        "/admin/console/",
+        "/admin/copytrading/copytrade/?stuck=yes",
+        "/admin/copytrading/leadertrade/",
+        "/admin/copytrading/watchedwallet/",
+        f"/admin/copytrading/watchedwallet/{follow.leader.pk}/change/",
+        "/admin/copytrading/deployment/",
+        "/admin/accounts/tradingaccount/",
+        "/admin/polyhunter/auditevent/",
+        "/admin/execution/guardrailsettings/",
+    ]
+    tours = [(None, anonymous), (("frank", "pw-frank-long-enough", "/login/"), follower)]
+    tours.append((("root", "pw-root-long-enough", "/admin/login/"), staff))
+    for login, paths in tours:
+        page = chromium.new_context().new_page()
+        errors = recorded_errors(page)
+        if login is not None:
+            log_in(page, app, login[0], login[1], path=login[2])
+        for path in paths:
+            response = page.goto(app + path)
+            assert response is not None
+            assert response.status == 200, path
+            shot(page, "tour-" + (slug(path, follow) or "home"))
+        assert errors == [], errors
+    # htmx is served locally (django-htmx static files) and active on the dashboard.
+    page = chromium.new_context().new_page()
+    log_in(page, app, "frank", "pw-frank-long-enough")
+    assert page.evaluate("typeof htmx") == "object"
