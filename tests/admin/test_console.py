@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 import re
 from decimal import Decimal
 
@@ -9,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from copytrading.models import CopyRelationship, CopyTrade, Deployment
+from copytrading.pipeline.context import gate_context
 from copytrading.pipeline.execute import copytrades_execute
 from execution.guardrails import GateInputs, evaluate
 from execution.models import TradingSwitch
@@ -20,6 +22,7 @@ from tests.pages.conftest import Owned
 
 pytestmark = pytest.mark.django_db
 KILL = TradingSwitch.Name.KILL_SWITCH
+SWITCHES = list(TradingSwitch.Name.values)
 
 
 def console(client: Client) -> str:
@@ -168,3 +171,14 @@ def test_the_console_shows_the_guardrail_limits(staff_client: Client) -> None:
 
 def test_the_admin_index_links_to_the_console(staff_client: Client) -> None:
     assert reverse("console") in staff_client.get(reverse("admin:index")).content.decode()
+
+
+@pytest.mark.parametrize("engaged", [frozenset(c) for c in itertools.product(*[[n, None] for n in SWITCHES])])
+def test_for_every_combination_of_switches_the_console_and_the_gate_read_the_same_state(
+    staff_client: Client, engaged: frozenset[str | None]
+) -> None:
+    for name in SWITCHES:
+        TradingSwitch.objects.update_or_create(name=name, defaults={"engaged": name in engaged})
+    page = console(staff_client)
+    shown = {name for name in SWITCHES if shown_state(page, name) == "on"}
+    assert shown == set(gate_context().switches) == engaged - {None}
