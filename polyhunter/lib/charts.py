@@ -7,6 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 
 ONE_DP = Decimal("0.1")
+CENT = Decimal("0.01")
 # Smallest value range drawn: a curve moving by a fraction of a cent must not fill the whole box.
 MIN_SPAN = Decimal(1)
 
@@ -48,6 +49,9 @@ def line_chart(
     def x(at: datetime) -> Decimal:
         return (pad + (Decimal(str(at.timestamp())) - t0) / span_t * inner_w).quantize(ONE_DP)
 
+    # Shown in cents: a curve ending a fraction of a cent below zero reads 0.00, not red -0.00.
+    last = values[-1].quantize(CENT) + 0
+
     def y(value: Decimal) -> Decimal:
         return (pad + (high - value) / (high - low) * inner_h).quantize(ONE_DP)
 
@@ -58,6 +62,6 @@ def line_chart(
         zero_y=y(Decimal(0)),
         y_ticks=[Tick(y(v), f"{v:+,.2f}") for v in (high, low)],
         x_ticks=[Tick(x(at), at.strftime("%d %b %H:%M")) for at in (series[0][0], series[-1][0])],
-        last_value=values[-1],
-        rising=values[-1] >= 0,
+        last_value=last,
+        rising=last >= 0,
     )

@@ -27,3 +27,5 @@ def test_a_curve_moving_by_a_fraction_of_a_cent_is_drawn_flat_in_the_middle() ->
     ys = {point.split(",")[1] for point in chart.points.split()}
     assert ys == {"100.0"}
     assert chart.zero_y == Decimal("100.0")
+    assert str(chart.last_value) == "0.00"
+    assert chart.rising
