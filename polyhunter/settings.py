@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 import django_stubs_ext
@@ -101,6 +102,8 @@ TEMPLATES = [
 
 _db: dict[str, Any] = dict(CONFIG["DATABASE_URL"])
 if EMBEDDED:
+    # A fresh clone has no var/ (it is ignored by git): SQLite needs the directory to exist.
+    Path(_db["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     # WAL lets the web thread read while the in-process worker writes; IMMEDIATE transactions
     # take the write lock up front so two writers wait (busy timeout) instead of deadlocking.
     _db["OPTIONS"] = {
@@ -172,6 +175,9 @@ DRAMATIQ_AUTODISCOVER_MODULES = ["tasks"]
 
 RUN_MODE: str = CONFIG["RUN_MODE"]
 DEPLOYMENT_ID: str = CONFIG["DEPLOYMENT_ID"] or "shared"
+# Seconds a worker's claim on a copy trade lasts (copytrading.pipeline.leases); past it another
+# worker or the reconciler may take the row over. A constant, not a variable: tests shorten it.
+COPY_LEASE_SECONDS: int = 30
 ENCRYPTION_KEYS: list[tuple[str, bytes]] = CONFIG["ENCRYPTION_KEYS"]
 ENCRYPTION_KEY_FILE = BASE_DIR / "var" / "encryption.key"
 
