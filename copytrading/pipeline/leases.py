@@ -18,12 +18,19 @@ from functools import reduce
 from operator import or_
 from typing import Any
 
+from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
 
 from copytrading.models import CopyTrade, Deployment
 
-LEASE = timedelta(seconds=30)
+
+def lease_length() -> timedelta:
+    """How long a claim holds a row before another worker (or the reconciler) may take it over:
+    ``settings.COPY_LEASE_SECONDS`` (30 s), read at each claim so tests can shorten it."""
+    return timedelta(seconds=settings.COPY_LEASE_SECONDS)
+
+
 # A row claimed this many times without finishing is poison (e.g. it kills its worker); the
 # sweeper expires it instead of handing it out again (reliability S13).
 MAX_ATTEMPTS = 5
@@ -43,7 +50,7 @@ def claim(*, ids: Iterable[int], deployment: Deployment, now: datetime | None = 
     ).update(
         status=CopyTrade.Status.CLAIMED,
         lease_owner=owner,
-        lease_until=now + LEASE,
+        lease_until=now + lease_length(),
         lease_version=F("lease_version") + 1,
         attempts=F("attempts") + 1,
         claimed_at=now,

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from copytrading.models import CopyTrade, Deployment
 from copytrading.pipeline.context import kill_switch_engaged
-from copytrading.pipeline.leases import LEASE, finish, lease_owner, write_fenced
+from copytrading.pipeline.leases import finish, lease_length, lease_owner, write_fenced
 from copytrading.pipeline.positions import position_apply_fill
 from copytrading.pipeline.submit import SETTLEMENT_CHECK, post_and_record
 from copytrading.reasons import Reason
@@ -75,7 +75,7 @@ def _take(ids: list[int], *, now: datetime) -> list[CopyTrade]:
     owner = lease_owner()
     unheld = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
     CopyTrade.objects.filter(unheld, id__in=ids, status__in=[*_LOOKUP, CopyTrade.Status.FILLED]).update(
-        lease_owner=owner, lease_until=now + LEASE, lease_version=F("lease_version") + 1, updated_at=now
+        lease_owner=owner, lease_until=now + lease_length(), lease_version=F("lease_version") + 1, updated_at=now
     )
     return list(CopyTrade.objects.filter(lease_owner=owner).select_related("account", "leader_trade", "relationship"))
 
@@ -165,7 +165,11 @@ def _resend(row: CopyTrade, *, count: int, now: datetime) -> None:
         return
     # Count the attempt before it leaves, so "submit_count = 0" always means never sent.
     if not write_fenced(
-        [row], not_found_count=count, submit_count=F("submit_count") + 1, submitted_at=now, lease_until=now + LEASE
+        [row],
+        not_found_count=count,
+        submit_count=F("submit_count") + 1,
+        submitted_at=now,
+        lease_until=now + lease_length(),
     ):
         return
     post_and_record(row=row, payload=payload)
