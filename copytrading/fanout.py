@@ -43,6 +43,9 @@ def fanout_enqueue(*, leader_trade_ids: list[int]) -> None:
         CopyRelationship.objects.filter(leader__trades__id__in=leader_trade_ids)
         .exclude(status=CopyRelationship.Status.STOPPED)
         .values_list("leader__trades__id", "deployment__key")
+        # No ordering: CopyRelationship's default ordering would add its id to the SELECT DISTINCT
+        # and send one fan-out message per follow instead of one per deployment.
+        .order_by()
         .distinct()
     )
     routed = set()
