@@ -53,6 +53,7 @@ class Command(BaseCommand):
             else:
                 self.stdout.write(self.style.SUCCESS(f"PolyHunter: {url}"))
             self.stdout.write("Ctrl-C to stop.\n")
+            self.stdout.flush()
             handler = StaticFilesHandler(get_internal_wsgi_application())
             run("127.0.0.1", options["port"], handler, ipv6=False, threading=True, server_cls=WSGIServer)
         except KeyboardInterrupt:
