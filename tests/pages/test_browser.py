@@ -9,6 +9,7 @@ key page go to test-artifacts/browser/.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -143,7 +144,8 @@ def recorded_errors(page: Page) -> list[str]:
 def slug(path: str, follow: CopyRelationship) -> str:
     """A screenshot name for a page: its path without codes or query."""
     plain = path.split("?")[0].strip("/").replace(str(follow.code), "code")
-    return plain.replace(str(follow.account.code), "code").replace("/", "-")
+    plain = re.sub(r"(^|/)\d+(/|$)", r"\1id\2", plain.replace(str(follow.account.code), "code"))
+    return plain.replace("/", "-")
 
 
 def follower_with_follow(username: str) -> CopyRelationship:
