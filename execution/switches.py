@@ -39,6 +39,16 @@ def switch_state(name: str) -> SwitchState:
     )
 
 
+def engaged_switches() -> frozenset[str]:
+    """Names of the switches engaged right now (one query): what the execution gate obeys."""
+    return frozenset(TradingSwitch.objects.filter(engaged=True).values_list("name", flat=True))
+
+
+def kill_switch_engaged() -> bool:
+    """The final gate, read right before any order is sent."""
+    return TradingSwitch.objects.filter(name=TradingSwitch.Name.KILL_SWITCH, engaged=True).exists()
+
+
 def switch_states() -> dict[str, SwitchState]:
     return {name: switch_state(name) for name in TradingSwitch.Name.values}
 

@@ -11,6 +11,7 @@ from copytrading.pipeline.exposure import Exposure
 from execution.guardrails import GateInputs
 from execution.guardrails.breaker import breaker_is_open
 from execution.models import GuardrailSettings, TradingSwitch
+from execution.switches import engaged_switches
 
 ZERO = Decimal(0)
 
@@ -23,7 +24,7 @@ class GateContext:
 
 
 def gate_context() -> GateContext:
-    engaged = frozenset(TradingSwitch.objects.filter(engaged=True).values_list("name", flat=True))
+    engaged = engaged_switches()
     limits = GuardrailSettings.current()
     breaker = breaker_is_open(
         window_seconds=limits.breaker_window_seconds,
@@ -31,11 +32,6 @@ def gate_context() -> GateContext:
         ratio=Decimal(limits.breaker_unknown_ratio),
     )
     return GateContext(switches=engaged, limits=limits, breaker_open=breaker)
-
-
-def kill_switch_engaged() -> bool:
-    """The final gate, read right before any POST."""
-    return TradingSwitch.objects.filter(name=TradingSwitch.Name.KILL_SWITCH, engaged=True).exists()
 
 
 def gate_inputs(*, row: CopyTrade, context: GateContext, notional: Decimal, exposure: Exposure | None) -> GateInputs:

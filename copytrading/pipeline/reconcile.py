@@ -18,12 +18,12 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from copytrading.models import CopyTrade, Deployment
-from copytrading.pipeline.context import kill_switch_engaged
 from copytrading.pipeline.leases import finish, lease_length, lease_owner, write_fenced
 from copytrading.pipeline.positions import position_apply_fill
 from copytrading.pipeline.submit import SETTLEMENT_CHECK, post_and_record
 from copytrading.reasons import Reason
 from execution.models import GuardrailSettings
+from execution.switches import kill_switch_engaged
 from execution.venue.errors import CorruptPayload, VenueError
 from execution.venue.lookup import VenueOrder, VenueTrade
 from execution.venue.payload import SignedOrderPayload

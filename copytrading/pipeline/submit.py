@@ -17,10 +17,10 @@ from django.utils import timezone
 
 from copytrading.controls import account_set_paused
 from copytrading.models import CopyTrade
-from copytrading.pipeline.context import kill_switch_engaged
 from copytrading.pipeline.leases import finish, write_fenced
 from copytrading.reasons import Reason
 from execution.guardrails.breaker import breaker_record
+from execution.switches import kill_switch_engaged
 from execution.venue.classify import Classification
 from execution.venue.errors import VenueError
 from execution.venue.payload import SignedOrderPayload
