@@ -80,9 +80,21 @@ def _amounts(rows: list[CopyTrade]) -> dict[int, Decimal]:
 
 
 def _pre_gate(rows: list[CopyTrade], context: GateContext, amounts: dict[int, Decimal]) -> list[CopyTrade]:
-    """Guardrails that need no market data and no exposure: switches, pauses, per-order size."""
+    """Guardrails that need no market data and no exposure: switches, pauses, per-order size.
+
+    First the leader trade's age, as at fan-out: an execute message that waited in a backlog (or
+    was re-sent by the sweeper) must not copy a signal that has gone stale since (reliability S26).
+    """
     passed = []
+    now = timezone.now()
+    max_age = timedelta(seconds=context.limits.max_leader_trade_age_seconds)
     for row in rows:
+        age = now - row.leader_trade.occurred_at
+        if age > max_age:
+            limit = int(max_age.total_seconds())
+            detail = f"the leader traded {int(age.total_seconds())} s ago; copies go out within {limit} s"
+            finish([row], status=CopyTrade.Status.SKIPPED, reason=Reason.STALE, detail=detail)
+            continue
         if row.leader_trade.status == LeaderTrade.Status.RETRACTED:
             # A reorg undid the leader's fill after fan-out: there is nothing to copy.
             finish([row], status=CopyTrade.Status.SKIPPED, reason=Reason.LEADER_RETRACTED)

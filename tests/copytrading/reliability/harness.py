@@ -333,3 +333,22 @@ def reconcile_once(deployment: Deployment, *, at: datetime) -> int:
 
 
 MONEY = Decimal("0.000001")
+
+
+def pending_copy(venue: Venue, deployment: Deployment, *, n: int = 1, **follow_fields: Any) -> CopyTrade:
+    """One follow of a fresh leader by a fresh speed account, and one leader BUY fanned out (PENDING)."""
+    from copytrading.fanout import fanout_leader_trade
+
+    trade_fields = follow_fields.pop("trade", {})
+    relationship = follow(speed_account(venue, n=n), **follow_fields)
+    trade = leader_buy(relationship.leader, **trade_fields)
+    (row_id,) = fanout_leader_trade(leader_trade_id=trade.id, deployment=deployment).pending_ids
+    return CopyTrade.objects.get(id=row_id)
+
+
+def execute(deployment: Deployment, *rows: CopyTrade) -> list[CopyTrade]:
+    """The execute step (what the actor runs) for these rows; returns them re-read."""
+    from copytrading.pipeline.execute import copytrades_execute
+
+    copytrades_execute(ids=[row.id for row in rows], deployment=deployment)
+    return [fresh(row) for row in rows]
