@@ -69,18 +69,22 @@ class MessageRecorder(dramatiq.Middleware):
     """Keeps every message body this process enqueued or processed (the I5 scan reads them)."""
 
     def __init__(self) -> None:
-        self.bodies: list[str] = []
+        self.enqueued: list[str] = []
+        self.processed: list[str] = []
         self._lock = threading.Lock()
 
-    def _keep(self, message: dramatiq.Message[Any] | MessageProxy) -> None:
+    @property
+    def bodies(self) -> list[str]:
         with self._lock:
-            self.bodies.append(message.encode().decode())
+            return self.enqueued + self.processed
 
     def after_enqueue(self, broker: dramatiq.Broker, message: dramatiq.Message[Any], delay: int | None) -> None:
-        self._keep(message)
+        with self._lock:
+            self.enqueued.append(message.encode().decode())
 
     def before_process_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
-        self._keep(message)
+        with self._lock:
+            self.processed.append(message.encode().decode())
 
 
 @dataclass
@@ -311,7 +315,7 @@ def reconcile_until_settled(
     start: datetime | None = None,
 ) -> datetime:
     """Run the periodic reconciler (``reconcile_due``) as its schedule would, on a clock that jumps
-    to the next moment a row is due, until no row of the deployment awaits the venue or settles.
+    to the moment every waiting row is due, until no row of the deployment awaits the venue or settles.
 
     With ``confirm``, the venue's trades are confirmed on chain between rounds (settlement is
     manual in these scenarios). Returns the clock's last reading.
@@ -323,7 +327,7 @@ def reconcile_until_settled(
             return now
         if confirm and venue is not None:
             venue.sim.advance_trades(to="CONFIRMED")
-        now = max(now, min(ready_at(row) for row in waiting))
+        now = max(now, *(ready_at(row) for row in waiting))
         reconcile_due(deployment=deployment, now=now)
     return now
 
