@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from copytrading.controls import account_set_paused
 from copytrading.models import CopyTrade
+from copytrading.pipeline.batched import write_fenced_each
 from copytrading.pipeline.leases import finish, write_fenced
 from copytrading.reasons import Reason
 from execution.guardrails.breaker import breaker_record
@@ -43,29 +44,66 @@ class Signed:
 
 
 def submit_signed(signed: list[Signed]) -> int:
-    """The final gate, then one POST per order; returns how many were sent."""
-    if not signed:
-        return 0
-    if kill_switch_engaged():
-        for item in signed:
-            # Persisted but provably never sent: safe to close, and no worker may send it later.
-            write_fenced([item.row], submit_count=0)
-            finish(
-                [item.row],
-                status=CopyTrade.Status.BLOCKED,
-                reason=Reason.KILL_SWITCH,
-                detail="engaged while the order was being prepared; it was never sent",
-            )
-        return 0
-    for item in signed:
-        post_and_record(row=item.row, payload=item.payload)
-    return len(signed)
+    """The final gate before every POST, then the POST; returns how many were sent.
+
+    The kill switch is read again right before each order leaves, so once it is engaged no
+    further order of the batch starts (the one in flight finishes). The answers are recorded
+    together after the last POST, in one fenced UPDATE with each row's own values
+    (``batched.write_fenced_each``), with the time each POST left (``submitted_at``). A worker
+    that dies between a POST and that UPDATE leaves the row SIGNED with its hash, which the
+    reconciler looks up, exactly as after a crash right after a single POST.
+    """
+    answered: list[CopyTrade] = []
+    values: dict[int, dict[str, object]] = {}
+    unknown = total = sent = 0
+    for index, item in enumerate(signed):
+        if kill_switch_engaged():
+            _never_sent([later.row for later in signed[index:]])
+            break
+        sent_at = timezone.now()
+        answer = _post(row=item.row, payload=item.payload)
+        if answer is None:
+            continue
+        sent += 1
+        if answer.kind != "retry_later" or answer.reason != "not_sent":
+            total += 1
+            unknown += answer.kind == "unknown"
+        answered.append(item.row)
+        values[item.row.id] = {"submitted_at": sent_at, **answer_values(row=item.row, answer=answer)}
+    if total > unknown:
+        breaker_record(unknown=False, count=total - unknown)
+    if unknown:
+        breaker_record(unknown=True, count=unknown)
+    write_fenced_each(answered, values)
+    return sent
+
+
+def _never_sent(rows: list[CopyTrade]) -> None:
+    """Persisted but provably never sent: safe to close, and no worker may send them later."""
+    write_fenced(rows, submit_count=0)
+    finish(
+        rows,
+        status=CopyTrade.Status.BLOCKED,
+        reason=Reason.KILL_SWITCH,
+        detail="engaged while the order was being prepared; it was never sent",
+    )
 
 
 def post_and_record(*, row: CopyTrade, payload: SignedOrderPayload) -> Classification | None:
     """POST the stored bytes once and record the answer; None when the gateway refused to send."""
+    answer = _post(row=row, payload=payload)
+    if answer is None:
+        return None
+    if answer.kind != "retry_later" or answer.reason != "not_sent":
+        breaker_record(unknown=answer.kind == "unknown")
+    record_answer(row=row, answer=answer)
+    return answer
+
+
+def _post(*, row: CopyTrade, payload: SignedOrderPayload) -> Classification | None:
+    """POST once; None (and the row handed to the reconciler) when the gateway refused to send."""
     try:
-        answer = order_post(account=row.account, payload=payload)
+        return order_post(account=row.account, payload=payload)
     except VenueError as exc:
         # Nothing left the process (canary, corrupt payload, custody changed): stays SIGNED for
         # the reconciler, which resends the same bytes once the cause is gone or expires it.
@@ -79,17 +117,18 @@ def post_and_record(*, row: CopyTrade, payload: SignedOrderPayload) -> Classific
             lease_until=None,
         )
         return None
-    if answer.kind != "retry_later" or answer.reason != "not_sent":
-        breaker_record(unknown=answer.kind == "unknown")
-    record_answer(row=row, answer=answer)
-    return answer
 
 
 def record_answer(*, row: CopyTrade, answer: Classification) -> int:
+    return write_fenced([row], **answer_values(row=row, answer=answer))
+
+
+def answer_values(*, row: CopyTrade, answer: Classification) -> dict[str, object]:
+    """What the venue's answer writes on the row (and, for a refused API key, the account paused)."""
     now = timezone.now()
     common: dict[str, object] = {"recorded_at": now, "lease_owner": "", "lease_until": None}
     if answer.kind == "placed":
-        return write_fenced([row], **common, **_placed(row, answer))
+        return {**common, **_placed(row, answer)}
     if answer.kind == "rejected":
         if answer.reason == "unauthorized":
             account_set_paused(
@@ -100,32 +139,29 @@ def record_answer(*, row: CopyTrade, answer: Classification) -> int:
             )
         reason = Reason.KILLED if answer.reason == "killed" else Reason.VENUE_REJECTED
         detail = answer.detail if reason == Reason.KILLED else f"{answer.reason}: {answer.detail}"
-        return write_fenced(
-            [row],
+        return {
             **common,
-            status=CopyTrade.Status.REJECTED,
-            reason_code=reason,
-            reason_detail=detail[:300],
-            venue_status=answer.reason[:40],
-            finished_at=now,
-        )
+            "status": CopyTrade.Status.REJECTED,
+            "reason_code": reason,
+            "reason_detail": detail[:300],
+            "venue_status": answer.reason[:40],
+            "finished_at": now,
+        }
     if answer.kind == "unknown":
-        return write_fenced(
-            [row],
+        return {
             **common,
-            status=CopyTrade.Status.UNKNOWN,
-            reason_code=answer.reason[:48],
-            reason_detail=answer.detail[:300],
-            next_check_at=now + UNKNOWN_RECHECK,
-        )
+            "status": CopyTrade.Status.UNKNOWN,
+            "reason_code": answer.reason[:48],
+            "reason_detail": answer.detail[:300],
+            "next_check_at": now + UNKNOWN_RECHECK,
+        }
     # retry_later: the venue did not take it; the same bytes go again from the reconciler.
-    return write_fenced(
-        [row],
+    return {
         **common,
-        reason_code=f"retry_later:{answer.reason}"[:48],
-        reason_detail=answer.detail[:300],
-        next_check_at=now + RETRY_LATER,
-    )
+        "reason_code": f"retry_later:{answer.reason}"[:48],
+        "reason_detail": answer.detail[:300],
+        "next_check_at": now + RETRY_LATER,
+    }
 
 
 def _placed(row: CopyTrade, answer: Classification) -> dict[str, object]:
