@@ -109,8 +109,8 @@ Spawner = Callable[..., WorkerProcess]
 def spawn(venue: Venue, evidence: Evidence) -> Iterator[Spawner]:
     """Start worker processes on the test's database and venue; killed and scanned at the end."""
 
-    def start(*args: str, env: dict[str, str] | None = None) -> WorkerProcess:
-        process = WorkerProcess(list(args), venue_url=venue.url, env=env)
+    def start(*args: str, env: dict[str, str] | None = None, command: list[str] | None = None) -> WorkerProcess:
+        process = WorkerProcess(list(args), venue_url=venue.url, env=env, command=command)
         evidence.processes.append(process)
         return process
 

@@ -3,9 +3,11 @@ processes, what the I5 scan reads, and a reconciler driven on an explicit clock.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import queue
+import signal
 import subprocess
 import sys
 import threading
@@ -144,9 +146,20 @@ def database_url() -> str:
 
 
 class WorkerProcess:
-    """``python -m tests.copytrading.reliability.worker …`` on the test's database and venue."""
+    """A worker process on the test's database and venue, in its own process group.
 
-    def __init__(self, args: list[str], *, venue_url: str, env: dict[str, str] | None = None) -> None:
+    By default ``python -m tests.copytrading.reliability.worker <args>``; with ``command``, that
+    command (e.g. ``manage.py rundramatiq …``: a real Dramatiq worker pool).
+    """
+
+    def __init__(
+        self,
+        args: list[str],
+        *,
+        venue_url: str,
+        env: dict[str, str] | None = None,
+        command: list[str] | None = None,
+    ) -> None:
         base = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
         base |= {
             "DATABASE_URL": database_url(),
@@ -156,13 +169,14 @@ class WorkerProcess:
         }
         self.args = args
         self.popen = subprocess.Popen(
-            [sys.executable, "-m", "tests.copytrading.reliability.worker", *args],
+            [sys.executable, *(command or ["-m", "tests.copytrading.reliability.worker"]), *args],
             cwd=ROOT,
             env=base | (env or {}),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            start_new_session=True,
         )
         self.pid = self.popen.pid
         self._lines: queue.Queue[str] = queue.Queue()
@@ -174,6 +188,15 @@ class WorkerProcess:
         ]
         for reader in self._readers:
             reader.start()
+
+    def wait_output(self, text: str, *, timeout: float = 60.0) -> None:
+        """Wait until ``text`` appears anywhere in the process's output (logs included)."""
+        wait_for(lambda: text in self.output(), timeout=timeout, what=f"{text!r} from {self.args}")
+
+    def kill_group(self) -> None:
+        """SIGKILL the process and every process it started (a worker pool and its children)."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.pid, signal.SIGKILL)
 
     def _read(self, stream: Any, sink: list[str], announce: bool) -> None:
         for line in iter(stream.readline, ""):
@@ -237,8 +260,7 @@ class WorkerProcess:
         return "".join(self._stdout) + "".join(self._stderr)
 
     def close(self) -> None:
-        if self.popen.poll() is None:
-            self.popen.kill()
+        self.kill_group()
         self.wait(timeout=30)
         for stream in (self.popen.stdin, self.popen.stdout, self.popen.stderr):
             if stream is not None:

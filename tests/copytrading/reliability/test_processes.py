@@ -6,8 +6,10 @@ from __future__ import annotations
 import signal
 import sqlite3
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
@@ -15,9 +17,11 @@ from copytrading.fanout import fanout_leader_trade
 from copytrading.models import CopyTrade, Deployment, Position
 from copytrading.pipeline.reconcile import copytrades_reconcile
 from copytrading.reasons import Reason
+from copytrading.tasks import execute_copy_trades
 from execution.models import GuardrailSettings
 from tests.copytrading.reliability.conftest import Checker, Spawner
 from tests.copytrading.reliability.harness import (
+    Evidence,
     Venue,
     follow,
     fresh,
@@ -37,15 +41,35 @@ def one_pending_copy(venue: Venue, deployment: Deployment, *, n: int = 1) -> Cop
     return CopyTrade.objects.get(id=row_id)
 
 
+# Where Redis is configured (CI), the process scenarios also run against real Dramatiq worker
+# pools (manage.py rundramatiq) consuming the real queue; everywhere, against worker processes
+# running the service the actor calls.
+KINDS = ["process", "dramatiq"] if settings.REDIS_URL else ["process"]
+RUNDRAMATIQ = ["manage.py", "rundramatiq"]
+POOL = ["--processes", "1", "--threads", "1", "--queues", "shared.copies"]
+
+
+def pool_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """A Dramatiq pool's environment: its metrics server on a free port, its own metrics dir."""
+    metrics = tmp_path / "prometheus"
+    metrics.mkdir(exist_ok=True)
+    return {"dramatiq_prom_port": "0", "dramatiq_prom_db": str(metrics), **extra}
+
+
+@pytest.mark.parametrize("kind", KINDS)
 def test_s01_a_worker_killed_after_its_post_and_before_the_record_leaves_one_order_the_reconciler_records(
-    venue: Venue, deployment: Deployment, spawn: Spawner, check: Checker
+    venue: Venue, deployment: Deployment, spawn: Spawner, check: Checker, kind: str, tmp_path: Path
 ) -> None:
+    # Fanned out and committed: its execute message is on the copies lane (a Redis queue in CI).
     row = one_pending_copy(venue, deployment)
     # The venue commits the order, then holds its answer: the worker is inside its POST.
     venue.sim.add_fault("delay_after", "POST /order", delay_ms=5_000)
-    worker = spawn("execute", str(row.id), env={"VENUE_READ_TIMEOUT": "60"})
-    wait_for(lambda: venue.sim.orders(), what="the venue to commit the order")
-    worker.signal(signal.SIGKILL)
+    if kind == "dramatiq":
+        worker = spawn(*POOL, command=RUNDRAMATIQ, env=pool_env(tmp_path, VENUE_READ_TIMEOUT="60"))
+    else:
+        worker = spawn("execute", str(row.id), env={"VENUE_READ_TIMEOUT": "60"})
+    wait_for(lambda: venue.sim.orders(), timeout=90, what="the venue to commit the order")
+    worker.kill_group()
     assert worker.wait() == -signal.SIGKILL
 
     row = fresh(row)
@@ -110,21 +134,35 @@ def test_s02_a_signed_order_whose_leader_trade_aged_out_while_its_worker_was_dea
     check()
 
 
+@pytest.mark.parametrize("kind", KINDS)
 def test_s05_two_worker_processes_given_the_same_message_place_one_order_per_copy(
-    venue: Venue, deployment: Deployment, spawn: Spawner, check: Checker
+    venue: Venue, deployment: Deployment, spawn: Spawner, evidence: Evidence, check: Checker, kind: str, tmp_path: Path
 ) -> None:
     leader = follow(speed_account(venue, n=1)).leader
     for n in (2, 3):
         follow(speed_account(venue, n=n), leader=leader)
     ids = fanout_leader_trade(leader_trade_id=leader_buy(leader).id, deployment=deployment).pending_ids
-    message = ",".join(str(i) for i in ids)
-    workers = [spawn("execute", message, "--wait-for-go") for _ in range(2)]
-    for worker in workers:
-        worker.expect("READY")
-    for worker in workers:
-        worker.go()
-    sent = sorted(int(worker.expect("DONE")) for worker in workers)
-    assert sum(sent) == 3
+    if kind == "dramatiq":
+        # Two worker pools on the Redis queue; the same message is delivered twice, one to each.
+        evidence.broker.flush_all()
+        pools = [spawn(*POOL, command=RUNDRAMATIQ, env=pool_env(tmp_path)) for _ in range(2)]
+        for pool in pools:
+            pool.wait_output("Worker process is ready for action", timeout=90)
+        message = execute_copy_trades.message(ids).copy(queue_name="shared.copies")
+        evidence.broker.enqueue(message)
+        evidence.broker.enqueue(message)
+        settled = (CopyTrade.Status.FILLED, CopyTrade.Status.REJECTED)
+        wait_for(lambda: CopyTrade.objects.filter(id__in=ids, status__in=settled).count() == 3, timeout=60)
+        evidence.broker.join("shared.copies", timeout=60_000)
+    else:
+        message_ids = ",".join(str(i) for i in ids)
+        workers = [spawn("execute", message_ids, "--wait-for-go") for _ in range(2)]
+        for worker in workers:
+            worker.expect("READY")
+        for worker in workers:
+            worker.go()
+        sent = sorted(int(worker.expect("DONE")) for worker in workers)
+        assert sum(sent) == 3
     rows = list(CopyTrade.objects.filter(id__in=ids))
     assert all(row.status == CopyTrade.Status.FILLED for row in rows), [(r.status, r.reason_code) for r in rows]
     assert all(row.attempts == 1 for row in rows)
