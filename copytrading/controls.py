@@ -25,41 +25,32 @@ def _require_reason(reason: str) -> str:
 
 
 def leader_set_paused(*, leader: WatchedWallet, paused: bool, actor: Actor, reason: str) -> WatchedWallet:
-    reason = _require_reason(reason)
-    with transaction.atomic():
-        before = snapshot(leader, ["paused", "paused_reason"])
-        leader.paused = paused
-        leader.paused_reason = reason if paused else ""
-        leader.paused_at = timezone.now() if paused else None
-        leader.save(update_fields=["paused", "paused_reason", "paused_at"])
-        audit_record(
-            actor=actor,
-            action=f"leader.{'pause' if paused else 'resume'}",
-            target=leader,
-            reason=reason,
-            before=before,
-            after=snapshot(leader, ["paused", "paused_reason"]),
-        )
+    _set_paused(leader, paused=paused, actor=actor, reason=reason, action="leader")
     return leader
 
 
 def account_set_paused(*, account: TradingAccount, paused: bool, actor: Actor, reason: str) -> TradingAccount:
+    _set_paused(account, paused=paused, actor=actor, reason=reason, action="account")
+    return account
+
+
+def _set_paused(row: WatchedWallet | TradingAccount, *, paused: bool, actor: Actor, reason: str, action: str) -> None:
     reason = _require_reason(reason)
     with transaction.atomic():
-        before = snapshot(account, ["paused", "paused_reason"])
-        account.paused = paused
-        account.paused_reason = reason if paused else ""
-        account.paused_at = timezone.now() if paused else None
-        account.save(update_fields=["paused", "paused_reason", "paused_at", "updated_at"])
+        before = snapshot(row, ["paused", "paused_reason"])
+        row.paused = paused
+        row.paused_reason = reason if paused else ""
+        row.paused_at = timezone.now() if paused else None
+        fields = ["paused", "paused_reason", "paused_at"]
+        row.save(update_fields=[*fields, "updated_at"] if isinstance(row, TradingAccount) else fields)
         audit_record(
             actor=actor,
-            action=f"account.{'pause' if paused else 'resume'}",
-            target=account,
+            action=f"{action}.{'pause' if paused else 'resume'}",
+            target=row,
             reason=reason,
             before=before,
-            after=snapshot(account, ["paused", "paused_reason"]),
+            after=snapshot(row, ["paused", "paused_reason"]),
         )
-    return account
 
 
 def relationship_set_status(
