@@ -20,7 +20,7 @@ from django.utils import timezone
 from accounts.models import TradingAccount
 from copytrading.models import CopyRelationship, CopyTrade, Deployment, LeaderTrade
 from copytrading.pipeline import submit
-from copytrading.pipeline.batched import held_ids, write_fenced_each
+from copytrading.pipeline.batched import write_fenced_each
 from copytrading.pipeline.context import GateContext, gate_context, gate_inputs
 from copytrading.pipeline.exposure import Exposure, exposure_for
 from copytrading.pipeline.leases import finish, release
@@ -151,12 +151,19 @@ def _sign_and_reserve(plans: list[Plan], context: GateContext) -> list[submit.Si
     now = timezone.now()
     with transaction.atomic():
         account_ids = sorted({plan.row.account_id for plan in plans})
-        # Lock the accounts in id order (no deadlocks between batches) and read the limits
-        # in force now: a follow edited meanwhile applies to this order (S39).
+        # Lock the accounts, then their follows, in id order (no deadlocks between batches) and
+        # read the limits in force now. The follows are locked too: an edit of a follow's caps
+        # (follows.follow_update locks that follow) either committed before this read or waits
+        # for this transaction, so no order is signed under a cap already replaced (S39).
+        # NO KEY: fan-out may still insert copy trades referencing these follows meanwhile.
         accounts = {
             a.id: a for a in TradingAccount.objects.select_for_update().filter(id__in=account_ids).order_by("id")
         }
-        follows = {f.id: f for f in CopyRelationship.objects.filter(id__in={p.row.relationship_id for p in plans})}
+        follow_ids = {p.row.relationship_id for p in plans}
+        follows = {
+            f.id: f
+            for f in CopyRelationship.objects.select_for_update(no_key=True).filter(id__in=follow_ids).order_by("id")
+        }
         exposure = exposure_for(account_ids=account_ids, token_ids=sorted({p.row.token_id for p in plans}), now=now)
         for plan in plans:
             plan.row.account = accounts[plan.row.account_id]
@@ -167,10 +174,10 @@ def _sign_and_reserve(plans: list[Plan], context: GateContext) -> list[submit.Si
             if outcome is not None:
                 signed.append(outcome[0])
                 writes[plan.row.id] = outcome[1]
-        if signed and write_fenced_each([item.row for item in signed], writes) < len(signed):
-            # A row whose lease was lost meanwhile was not written: another worker owns it now.
-            kept = held_ids([item.row for item in signed], status=CopyTrade.Status.SIGNED)
-            signed = [item for item in signed if item.row.id in kept]
+        if signed:
+            # A row whose lease was lost meanwhile is not written (another worker owns it now).
+            written = write_fenced_each([item.row for item in signed], writes)
+            signed = [item for item in signed if item.row.id in written]
     return signed
 
 
