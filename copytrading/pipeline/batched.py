@@ -2,70 +2,84 @@
 
 ``leases.write_fenced`` gives many rows the *same* values. A batch that signs or records many
 orders gives each row its own (its signed payload and hash, its venue answer), which used to be
-one UPDATE per row. ``write_fenced_each`` sends a single statement::
+one UPDATE per row. ``write_fenced_each`` sends one statement per set of columns (one in the
+usual case, where every row of the batch writes the same columns)::
 
-    UPDATE copytrade SET order_hash = CASE WHEN id = 1 THEN '0x…' WHEN id = 2 THEN '0x…' ELSE order_hash END, …
-    WHERE (id = 1 AND lease_version = 7) OR (id = 2 AND lease_version = 3) …
+    WITH v (id, lease_version, status, order_hash, …) AS (VALUES (1, 7, 'signed', '0x…', …), (2, 3, …))
+    UPDATE copytrade SET status = v.status, order_hash = v.order_hash, …
+    FROM v WHERE copytrade.id = v.id AND copytrade.lease_version = v.lease_version
+    RETURNING copytrade.id
 
-The WHERE clause is exactly ``leases.held``: a row this worker no longer holds is not written,
-as with one UPDATE per row. ``held_ids`` tells which rows were (one more SELECT, only when the
-UPDATE changed fewer rows than it named).
+The join on (id, lease_version) is exactly ``leases.held``: a row this worker no longer holds is
+not written, as with one fenced UPDATE per row, and RETURNING says which rows were written.
+Plain SQL on purpose: building the same statement from ORM CASE expressions cost several
+milliseconds of CPU per batch (docs/performance.md). PostgreSQL and SQLite (3.35+) both run it.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.db import connection
-from django.db.models import Case, F, Field, Value, When
-from django.db.models.functions import Cast
+from django.db.models import Field
 from django.utils import timezone
 
 from copytrading.models import CopyTrade
-from copytrading.pipeline.leases import held, write_fenced
 
 
-def write_fenced_each(rows: Sequence[CopyTrade], values: Mapping[int, Mapping[str, Any]]) -> int:
-    """One UPDATE giving each row ``values[row.id]``; fields a row does not name keep their value.
-
-    Returns how many of the rows were still held at their lease version (and were written).
-    """
-    if not rows:
-        return 0
-    if len(rows) == 1:
-        return write_fenced(list(rows), **values[rows[0].id])
-    names = sorted({name for row in rows for name in values[row.id]})
-    updates: dict[str, Any] = {}
-    for name in names:
-        field = CopyTrade._meta.get_field(name)
-        assert isinstance(field, Field)
-        given = [(row.id, values[row.id][name]) for row in rows if name in values[row.id]]
-        first = given[0][1]
-        if len(given) == len(rows) and all(_same(value, first) for _, value in given):
-            updates[name] = first
-            continue
-        case = Case(
-            *[When(id=row_id, then=_expression(value, field)) for row_id, value in given],
-            default=F(name),
-            output_field=field,
-        )
-        # PostgreSQL types a CASE of parameters as text; cast it back, as QuerySet.bulk_update does.
-        updates[name] = Cast(case, output_field=field) if connection.features.requires_casted_case_in_updates else case
-    updates.setdefault("updated_at", timezone.now())
-    return CopyTrade.objects.filter(held(rows)).update(**updates)
+def write_fenced_each(rows: Sequence[CopyTrade], values: Mapping[int, Mapping[str, Any]]) -> set[int]:
+    """Give each row ``values[row.id]`` (plain values, no expressions), only where the row is still
+    held at its lease version; ``updated_at`` is set too. Returns the ids written."""
+    groups: dict[tuple[str, ...], list[CopyTrade]] = defaultdict(list)
+    for row in rows:
+        groups[tuple(sorted({*values[row.id], "updated_at"}))].append(row)
+    now = timezone.now()
+    written: set[int] = set()
+    for names, members in groups.items():
+        written |= _update(members, names, values, now)
+    return written
 
 
-def held_ids(rows: Sequence[CopyTrade], *, status: str) -> set[int]:
-    """Ids of the rows still held at their lease version and now in ``status``."""
-    return set(CopyTrade.objects.filter(held(rows), status=status).values_list("id", flat=True))
+def _update(
+    rows: list[CopyTrade], names: tuple[str, ...], values: Mapping[int, Mapping[str, Any]], now: Any
+) -> set[int]:
+    fields = [_field(name) for name in names]
+    quote = connection.ops.quote_name
+    column = {field.name: quote(field.column or field.name) for field in fields}
+    table = quote(CopyTrade._meta.db_table)
+    cast = connection.vendor == "postgresql"  # VALUES columns are untyped there; SQLite needs no cast
+    columns = ["id", "lease_version", *(column[field.name] for field in fields)]
+    params: list[Any] = []
+    for row in rows:
+        given = {"updated_at": now, **values[row.id]}
+        params += [row.id, row.lease_version]
+        for field in fields:
+            value = given[field.name]
+            if hasattr(value, "resolve_expression"):
+                raise TypeError(f"write_fenced_each takes plain values, not expressions ({field.name})")
+            params.append(field.get_db_prep_save(value, connection))
+    placeholders = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(rows))
+    assignments = ", ".join(
+        f"{column[field.name]} = "
+        + (f"CAST(v.{column[field.name]} AS {field.cast_db_type(connection)})" if cast else f"v.{column[field.name]}")
+        for field in fields
+    )
+    # Identifiers come from the model's metadata, every value is a query parameter.
+    sql = (
+        f"WITH v ({', '.join(columns)}) AS (VALUES {placeholders}) "  # noqa: S608
+        f"UPDATE {table} SET {assignments} FROM v "
+        f"WHERE {table}.id = v.id AND {table}.lease_version = v.lease_version "
+        f"RETURNING {table}.id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {row_id for (row_id,) in cursor.fetchall()}
 
 
-def _same(value: Any, first: Any) -> bool:
-    if hasattr(value, "resolve_expression") or hasattr(first, "resolve_expression"):
-        return False
-    return type(value) is type(first) and bool(value == first)
-
-
-def _expression(value: Any, field: Any) -> Any:
-    return value if hasattr(value, "resolve_expression") else Value(value, output_field=field)
+def _field(name: str) -> Field[Any, Any]:
+    field = CopyTrade._meta.get_field(name)
+    if not isinstance(field, Field) or not field.concrete or field.primary_key:
+        raise ValueError(f"not a writable CopyTrade column: {name}")
+    return field

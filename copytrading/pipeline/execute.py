@@ -20,7 +20,7 @@ from django.utils import timezone
 from accounts.models import TradingAccount
 from copytrading.models import CopyRelationship, CopyTrade, Deployment, LeaderTrade
 from copytrading.pipeline import submit
-from copytrading.pipeline.batched import held_ids, write_fenced_each
+from copytrading.pipeline.batched import write_fenced_each
 from copytrading.pipeline.context import GateContext, gate_context, gate_inputs
 from copytrading.pipeline.exposure import Exposure, exposure_for
 from copytrading.pipeline.leases import finish, release
@@ -174,10 +174,10 @@ def _sign_and_reserve(plans: list[Plan], context: GateContext) -> list[submit.Si
             if outcome is not None:
                 signed.append(outcome[0])
                 writes[plan.row.id] = outcome[1]
-        if signed and write_fenced_each([item.row for item in signed], writes) < len(signed):
-            # A row whose lease was lost meanwhile was not written: another worker owns it now.
-            kept = held_ids([item.row for item in signed], status=CopyTrade.Status.SIGNED)
-            signed = [item for item in signed if item.row.id in kept]
+        if signed:
+            # A row whose lease was lost meanwhile is not written (another worker owns it now).
+            written = write_fenced_each([item.row for item in signed], writes)
+            signed = [item for item in signed if item.row.id in written]
     return signed
 
 
