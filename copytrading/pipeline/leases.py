@@ -96,11 +96,17 @@ def finish(rows: list[CopyTrade], *, status: str, reason: str, detail: str = "")
 
 def release(rows: list[CopyTrade], *, after: timedelta, reason: str = "") -> int:
     """Give rows back to the queue untouched (a transient condition): PENDING again, lease
-    released, picked up by the sweeper once ``after`` has passed."""
+    released, picked up by the sweeper once ``after`` has passed.
+
+    The claim is given back too: ``attempts`` counts claims that never finished (a worker that
+    died holding the row), and a clean hand-back is not one. Counted, a row throttled by its
+    signer's rate limit MAX_ATTEMPTS times became poison and was never claimed again (S8).
+    """
     now = timezone.now()
     return write_fenced(
         rows,
         status=CopyTrade.Status.PENDING,
+        attempts=F("attempts") - 1,
         lease_owner="",
         lease_until=None,
         next_check_at=now + after,

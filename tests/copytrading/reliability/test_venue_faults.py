@@ -4,13 +4,17 @@ simulator has no knob (a request that never arrives, a lookup that lags, a marke
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from decimal import Decimal
+from functools import partial
 
 import pytest
 from django.test import override_settings
 
+from copytrading.fanout import fanout_leader_trade
 from copytrading.models import CopyTrade, Deployment, Position
+from copytrading.pipeline.execute import copytrades_execute
 from copytrading.reasons import Reason
 from execution.models import GuardrailSettings
 from execution.venue.gateway import default_gateway
@@ -19,11 +23,16 @@ from tests.copytrading.reliability.conftest import Checker
 from tests.copytrading.reliability.harness import (
     Venue,
     execute,
+    follow,
     fresh,
+    leader_buy,
+    limits,
     pending_copy,
     ready_at,
     reconcile_once,
     reconcile_until_settled,
+    speed_account,
+    wait_for,
 )
 from tests.factories import TOKEN_YES
 
@@ -145,6 +154,36 @@ def test_s08_throttled_submits_keep_their_signature_and_are_resent_or_expire_whe
     late = fresh(late)
     assert (late.status, late.reason_code) == (CopyTrade.Status.EXPIRED, Reason.NOT_FOUND)
     assert posts_of(venue, late) == late.submit_count == 1
+    check()
+
+
+def after_second(second: int) -> bool:
+    return int(time.time()) > second
+
+
+def test_s08_an_empty_signer_bucket_hands_copies_back_unsigned_and_each_is_sent_once_when_its_turn_comes(
+    venue: Venue, deployment: Deployment, check: Checker
+) -> None:
+    limits(signer_orders_per_second=1)
+    relationship = follow(speed_account(venue, n=1))
+    trades = [leader_buy(relationship.leader) for _ in range(6)]
+    ids = [i for t in trades for i in fanout_leader_trade(leader_trade_id=t.id, deployment=deployment).pending_ids]
+    window = -1
+    for _ in range(12):
+        pending = CopyTrade.objects.filter(id__in=ids, status=CopyTrade.Status.PENDING)
+        waiting = list(pending.values_list("id", flat=True))
+        if not waiting:
+            break
+        # What the sweeper does for rows handed back: execute them again, in the next window.
+        wait_for(partial(after_second, window), what="the signer's next one-second window")
+        window = int(time.time())
+        copytrades_execute(ids=waiting, deployment=deployment)
+        for row in CopyTrade.objects.filter(id__in=ids, status=CopyTrade.Status.PENDING):
+            assert (row.order_hash, row.signed_order, row.reason_detail) == (None, None, "signer rate limit")
+    rows = list(CopyTrade.objects.filter(id__in=ids))
+    assert [row.status for row in rows] == [CopyTrade.Status.FILLED] * 6, [(r.status, r.attempts) for r in rows]
+    assert len(venue.sim.orders()) == len(venue.proxy.order_posts()) == 6
+    reconcile_until_settled(deployment, venue=venue)
     check()
 
 
