@@ -1,11 +1,18 @@
-"""Broker helpers: the in-process worker of the embedded mode and task discovery."""
+"""Broker helpers: the in-process worker of the embedded mode, task discovery, and the Redis broker
+with push wake-ups the workers use (``WakingRedisBroker``)."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import dramatiq
+import redis
 from django.utils.module_loading import autodiscover_modules
+from dramatiq import Consumer, Message, MessageProxy
+from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
+from dramatiq.common import compute_backoff
+from dramatiq.errors import ConnectionClosed
 
 
 def import_task_modules() -> None:
@@ -33,3 +40,69 @@ def send_to_queue(actor: dramatiq.Actor[..., Any], queue_name: str, *args: Any) 
     broker = actor.broker
     broker.declare_queue(queue_name)
     broker.enqueue(actor.message(*args).copy(queue_name=queue_name))
+
+
+class WakingRedisBroker(RedisBroker):
+    """Dramatiq's Redis broker, with idle consumers woken by new messages instead of polling.
+
+    The stock consumer sleeps up to the worker's idle timeout (100 ms) between empty fetches, so
+    after a quiet moment every hop through a queue can add up to that much latency: two hops
+    (fan-out, then execute) before the first copy leaves. Here an idle consumer waits on a
+    per-queue wake-up list with ``BLPOP`` for the same time instead, and each enqueue pushes a
+    token to it: one waiting consumer returns at once and fetches. Fetching, acking, requeueing
+    and every key of the queue itself are dramatiq's own; the wake-up list only shortens waits
+    (a lost or extra token costs at most one empty fetch), and it is capped and expires.
+    """
+
+    WAKE_TOKENS = 8  # at most this many pending wake-ups per queue
+    WAKE_TTL_MS = 60_000
+
+    @property
+    def consumer_class(self) -> type[Consumer]:
+        return _WakingConsumer
+
+    def wake_key(self, queue_name: str) -> str:
+        return f"{self.namespace}:__wake__:{queue_name}"
+
+    def enqueue(self, message: dramatiq.Message[Any], *, delay: int | None = None) -> dramatiq.Message[Any]:
+        sent = super().enqueue(message, delay=delay)
+        if delay is None:  # delayed messages wait for their time in the delay queue anyway
+            key = self.wake_key(sent.queue_name)
+            pipe = self.client.pipeline(transaction=False)
+            pipe.lpush(key, b"1")
+            pipe.ltrim(key, 0, self.WAKE_TOKENS - 1)
+            pipe.pexpire(key, self.WAKE_TTL_MS)
+            pipe.execute()
+        return sent
+
+
+class _WakingConsumer(_RedisConsumer):
+    """``_RedisConsumer.__next__`` (dramatiq 2.2) with the idle sleep replaced by a BLPOP."""
+
+    def __next__(self) -> MessageProxy | None:
+        try:
+            while True:
+                try:
+                    data = self.message_cache.pop(0)
+                    if data is None:
+                        continue
+                    self.misses = 0
+                    message = Message.decode(data)
+                    self.queued_message_ids.add(message.message_id)
+                    return MessageProxy(message)
+                except IndexError:
+                    messages = []
+                    if self.outstanding_message_count < self.prefetch:
+                        self.message_cache = messages = self.broker.do_fetch(
+                            self.queue_name, self.prefetch - self.outstanding_message_count
+                        )
+                    if not messages:
+                        self.misses, backoff_ms = compute_backoff(self.misses, max_backoff=self.timeout)
+                        if self.outstanding_message_count < self.prefetch:
+                            # BLPOP's timeout is in seconds; 0 would mean "forever".
+                            self.broker.client.blpop([self.broker.wake_key(self.queue_name)], max(backoff_ms, 1) / 1000)
+                        else:
+                            time.sleep(backoff_ms / 1000)
+                        return None
+        except redis.ConnectionError as e:
+            raise ConnectionClosed(e) from None  # type: ignore[no-untyped-call]

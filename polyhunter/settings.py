@@ -137,7 +137,8 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 REDIS_URL: str = CONFIG["REDIS_URL"]
 if REDIS_URL:
     DRAMATIQ_BROKER = {
-        "BROKER": "dramatiq.brokers.redis.RedisBroker",
+        # dramatiq's RedisBroker, with idle consumers woken by new messages (no polling latency).
+        "BROKER": "polyhunter.broker.WakingRedisBroker",
         "OPTIONS": {"url": REDIS_URL},
         "MIDDLEWARE": [
             "dramatiq.middleware.prometheus.Prometheus",

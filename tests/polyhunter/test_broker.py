@@ -15,7 +15,7 @@ from tests.factories import shared_deployment
 
 @pytest.mark.django_db(transaction=True)
 def test_an_actor_round_trips_through_the_configured_broker(broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
-    expected = "RedisBroker" if settings.REDIS_URL else "StubBroker"
+    expected = "WakingRedisBroker" if settings.REDIS_URL else "StubBroker"
     assert type(broker).__name__ == expected
     deployment = shared_deployment()
     record_heartbeat.send(deployment.key)
