@@ -18,7 +18,9 @@ pytestmark = pytest.mark.skipif(not settings.REDIS_URL, reason="the Redis broker
 
 @pytest.fixture
 def waking() -> Iterator[WakingRedisBroker]:
-    broker = WakingRedisBroker(url=settings.REDIS_URL, namespace=f"wake-test-{uuid.uuid4().hex[:8]}")
+    broker = WakingRedisBroker(  # type: ignore[no-untyped-call]  # dramatiq's __init__ is untyped
+        url=settings.REDIS_URL, namespace=f"wake-test-{uuid.uuid4().hex[:8]}"
+    )
     broker.declare_queue("q")
     yield broker
     broker.flush_all()
@@ -28,7 +30,7 @@ def waking() -> Iterator[WakingRedisBroker]:
 
 def test_an_idle_consumer_is_woken_by_a_new_message_long_before_its_backoff_ends(waking: WakingRedisBroker) -> None:
     consumer = waking.consume("q", prefetch=2, timeout=60_000)
-    consumer.misses = 40  # long idle: the next empty fetch waits 30-60 s
+    consumer.misses = 40  # type: ignore[attr-defined]  # long idle: the next empty fetch waits 30-60 s
     returned = threading.Event()
 
     def idle_fetch() -> None:
@@ -38,7 +40,7 @@ def test_an_idle_consumer_is_woken_by_a_new_message_long_before_its_backoff_ends
     waiting = threading.Thread(target=idle_fetch, daemon=True)
     waiting.start()
     assert not returned.wait(0.3)  # it waits (there is nothing to fetch)
-    message = dramatiq.Message(queue_name="q", actor_name="a", args=(1,), kwargs={}, options={})
+    message: dramatiq.Message[None] = dramatiq.Message(queue_name="q", actor_name="a", args=(1,), kwargs={}, options={})
     waking.enqueue(message)
     assert returned.wait(10), "the consumer slept through the wake-up"
     fetched = next(consumer)
@@ -50,7 +52,7 @@ def test_an_idle_consumer_is_woken_by_a_new_message_long_before_its_backoff_ends
 
 def test_wake_ups_are_capped_and_expire(waking: WakingRedisBroker) -> None:
     for n in range(3 * WakingRedisBroker.WAKE_TOKENS):
-        waking.enqueue(dramatiq.Message(queue_name="q", actor_name="a", args=(n,), kwargs={}, options={}))
+        waking.enqueue(dramatiq.Message[None](queue_name="q", actor_name="a", args=(n,), kwargs={}, options={}))
     key = waking.wake_key("q")
     assert waking.client.llen(key) == WakingRedisBroker.WAKE_TOKENS
     assert 0 < waking.client.pttl(key) <= WakingRedisBroker.WAKE_TTL_MS
