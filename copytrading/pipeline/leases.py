@@ -44,10 +44,9 @@ def claim(*, ids: Iterable[int], deployment: Deployment, now: datetime | None = 
     """Claim the given rows for this worker; returns only the rows it now holds."""
     now = now or timezone.now()
     owner = lease_owner()
+    ids = list(ids)
     claimable = Q(status=CopyTrade.Status.PENDING) | Q(status=CopyTrade.Status.CLAIMED, lease_until__lt=now)
-    changed = CopyTrade.objects.filter(
-        claimable, id__in=list(ids), deployment=deployment, attempts__lt=MAX_ATTEMPTS
-    ).update(
+    changed = CopyTrade.objects.filter(claimable, id__in=ids, deployment=deployment, attempts__lt=MAX_ATTEMPTS).update(
         status=CopyTrade.Status.CLAIMED,
         lease_owner=owner,
         lease_until=now + lease_length(),
@@ -58,8 +57,9 @@ def claim(*, ids: Iterable[int], deployment: Deployment, now: datetime | None = 
     )
     if not changed:
         return []
+    # By primary key: lease_owner has no index, and only these rows can carry the fresh owner token.
     return list(
-        CopyTrade.objects.filter(lease_owner=owner, status=CopyTrade.Status.CLAIMED)
+        CopyTrade.objects.filter(id__in=ids, lease_owner=owner, status=CopyTrade.Status.CLAIMED)
         .select_related("relationship", "account", "leader_trade__leader")
         .order_by("id")
     )
