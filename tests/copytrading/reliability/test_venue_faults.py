@@ -196,22 +196,26 @@ def test_s09_a_halted_venue_places_nothing_and_the_same_bytes_go_once_it_reopens
     (row,) = execute(deployment, row)
     assert row.status == CopyTrade.Status.SIGNED
     assert row.reason_code.startswith("retry_later:")
-    # Still halted: every look finds nothing and resends the same bytes, which are refused again.
+    signed_bytes = row.signed_order
+    # Still halted: the reconciler finds nothing and may resend the same bytes, refused again.
     at = ready_at(row)
     for _ in range(3):
         reconcile_once(deployment, at=at)
         at = ready_at(fresh(row))
     row = fresh(row)
     assert row.status == CopyTrade.Status.SIGNED
+    assert row.signed_order == signed_bytes
     assert venue.sim.orders() == []
-    assert posts_of(venue, row) == row.submit_count == 4
+    halted_posts = posts_of(venue, row)
+    assert halted_posts == row.submit_count
 
     venue.sim.set_trading_mode("normal")
     reconcile_until_settled(deployment, venue=venue, start=at)
     row = fresh(row)
     assert row.status == CopyTrade.Status.CONFIRMED
+    assert row.signed_order == signed_bytes
     assert [o["id"] for o in venue.sim.orders()] == [row.order_hash]
-    assert posts_of(venue, row) == row.submit_count == 5
+    assert posts_of(venue, row) == row.submit_count == halted_posts + 1
     check()
 
 
