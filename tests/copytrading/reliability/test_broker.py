@@ -98,11 +98,16 @@ def test_s11_a_time_limit_firing_between_the_post_and_the_record_leaves_it_to_th
     row = pending_copy(venue, deployment)
     evidence.broker.flush_all()
     start_time_limits(evidence.broker)
-    # The venue commits the order and answers after 3 s; the actor may run 1.5 s.
-    venue.sim.add_fault("delay_after", "POST /order", delay_ms=3_000)
-    message = execute_message([row.id], time_limit=1_500)
+    # The venue commits the order and answers after 4 s; the actor may run 2 s, and reaches its
+    # POST well before that (the market, book and version are already in the gateway's caches).
+    venue.sim.add_fault("delay_after", "POST /order", delay_ms=4_000)
+    message = execute_message([row.id], time_limit=2_000)
     with override_settings(VENUE_READ_TIMEOUT=30), workers(evidence.broker):
         default_gateway.cache_clear()
+        gateway = default_gateway()
+        gateway.check_version()
+        gateway.market_info(row.token_id)
+        gateway.book(row.token_id)
         evidence.broker.enqueue(message)
         drain(evidence.broker)
         row = fresh(row)
