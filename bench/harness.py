@@ -30,7 +30,7 @@ FULL = Plan(
 QUICK = Plan(
     warm_up_trades=12,
     latency_trades=40,
-    latency_interval_s=0.1,
+    latency_interval_s=0.15,
     sustained_seconds=8.0,
     sustained_trades_per_s=25.0,
 )

@@ -283,13 +283,18 @@ def latency(world: Seeded, *, probe: Probe, cores: int, trades: int, interval: f
         injected = []
         next_at = time.monotonic()
         for i in range(trades):
-            leader = world.sustained_leaders[i % len(world.sustained_leaders)]
+            leader = world.latency_leaders[i % len(world.latency_leaders)]
             injected.append(_inject_counted(counter, leader=leader, market=world.markets[i % len(world.markets)]))
             next_at += interval
             time.sleep(max(0.0, next_at - time.monotonic()))
         wait_done(injected, expected_rows(injected), probe=probe, label="latency")
         figures, posted = _latencies(injected)
-        figures |= {"leader_trades": trades, "interval_s": interval, "copies": posted}
+        figures |= {
+            "leader_trades": trades,
+            "interval_s": interval,
+            "copies": posted,
+            "offered_orders_per_s": round(posted / (trades * interval), 1),
+        }
         return figures, posted, trades, counter
 
     return _measure(probe, cores, run)

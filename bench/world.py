@@ -47,6 +47,9 @@ class Shape:
     leaders: int
     per_leader: int
     markets: int = 8
+    # Light load for the latency scenario: a few leaders with a few followers each.
+    latency_leaders: int = 10
+    latency_per_leader: int = 4
 
     @property
     def sustained_follows(self) -> int:
@@ -110,6 +113,7 @@ def scenario(shape: Shape, people: list[Follower]) -> dict[str, Any]:
 class Seeded:
     fanout_leader: str
     sustained_leaders: list[str]
+    latency_leaders: list[str]
     markets: list[Market]
     accounts: int
 
@@ -143,7 +147,17 @@ def seed(shape: Shape, people: list[Follower], *, progress: Any = None) -> Seede
     sustained = WatchedWallet.objects.bulk_create(
         [WatchedWallet(address=leader_address(f"s{i}"), label=f"bench leader {i}") for i in range(shape.leaders)]
     )
+    light = WatchedWallet.objects.bulk_create(
+        [
+            WatchedWallet(address=leader_address(f"l{i}"), label=f"bench light leader {i}")
+            for i in range(shape.latency_leaders)
+        ]
+    )
     follows = [CopyRelationship(account=account, leader=fanout, sizing_value=COPY_USDC) for account in accounts]
+    follows += [
+        CopyRelationship(account=account, leader=light[i % shape.latency_leaders], sizing_value=COPY_USDC)
+        for i, account in enumerate(accounts[-shape.latency_leaders * shape.latency_per_leader :])
+    ]
     follows += [
         CopyRelationship(account=account, leader=sustained[i % shape.leaders], sizing_value=COPY_USDC)
         for i, account in enumerate(accounts[: shape.sustained_follows])
@@ -152,6 +166,7 @@ def seed(shape: Shape, people: list[Follower], *, progress: Any = None) -> Seede
     return Seeded(
         fanout_leader=fanout.address,
         sustained_leaders=[leader.address for leader in sustained],
+        latency_leaders=[leader.address for leader in light],
         markets=markets(shape.markets),
         accounts=len(accounts),
     )
