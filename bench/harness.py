@@ -25,7 +25,7 @@ FULL = Plan(
     latency_trades=150,
     latency_interval_s=0.2,
     sustained_seconds=30.0,
-    sustained_trades_per_s=30.0,
+    sustained_trades_per_s=25.0,
 )
 QUICK = Plan(
     warm_up_trades=12,

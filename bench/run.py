@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
 
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     accounts = args.followers or (200 if args.quick else 1000)
-    shape = Shape(accounts=accounts, leaders=50, per_leader=4 if args.quick else 20)
+    shape = Shape(accounts=accounts, leaders=10 if args.quick else 50, per_leader=20)
     phases: dict[str, float] = {}
     began = time.monotonic()
     stack = Stack(workers=args.workers, threads=args.threads)
