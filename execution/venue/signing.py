@@ -16,6 +16,7 @@ from functools import lru_cache
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from eth_typing import Hash32
 from eth_utils.address import to_checksum_address
 from polymarket._internal.actions.orders.context import resolve_order_exchange_address
 from polymarket._internal.actions.orders.orders import create_signed_order, create_unsigned_order
@@ -39,9 +40,12 @@ from execution.venue.amounts import validate_order
 from execution.venue.auth import open_api_credentials
 from execution.venue.environment import configured_sdk_config
 from execution.venue.errors import SigningFailed, WalletMismatch
+from execution.venue.hashing import order_hash
 from execution.venue.orders import MarketInfo, OrderRequest
 from execution.venue.payload import SignedOrderPayload, payload_from_signed_order
 from polyhunter.lib.addresses import InvalidAddress, normalize_address
+
+DEPOSIT_WALLET_SIGNATURE_TYPE = 3
 
 
 @dataclass(frozen=True)
@@ -100,14 +104,47 @@ def exchange_for(*, token_id: str, neg_risk: bool, config: EnvironmentConfig) ->
     return str(exchange), "3" if is_v2_position_id(token_id) else "2"
 
 
-def sign_unsigned_order(*, unsigned: UnsignedOrder, signer: LocalAccount) -> HexString:
+def sign_unsigned_order(*, unsigned: UnsignedOrder, signer: LocalAccount, digest: bytes | None = None) -> HexString:
     """The SDK's signature for an unsigned order signed by its owner EOA (65 bytes for types
     0-2; ERC-7739 wrapped with the 1271 trailer for a deposit wallet, type 3).
+
+    Types 0-2 sign the EIP-712 digest of the plain Order directly (``order_digest``, or the one
+    given): the same 65 bytes as ``sign_typed_data`` over ``build_order_typed_data`` (the test
+    vectors check it), without eth_account's generic typed-data encoder, which was most of the
+    signing time (docs/performance.md). Type 3 signs the SDK's TypedDataSign wrapper as before.
     """
-    raw = signer.sign_typed_data(full_message=build_order_typed_data(unsigned)).signature.hex()
+    if unsigned.signature_type == DEPOSIT_WALLET_SIGNATURE_TYPE:
+        raw = signer.sign_typed_data(full_message=build_order_typed_data(unsigned)).signature.hex()
+    else:
+        raw = signer.unsafe_sign_hash(Hash32(digest or order_digest(unsigned))).signature.hex()
     signature = HexString(raw if raw.startswith("0x") else "0x" + raw)
     wrapped = build_order_signature(unsigned, signature)
     return wrap_deposit_wallet_signature(signer=signer.address, signer_type="OWNER", signature=wrapped)
+
+
+def order_digest(unsigned: UnsignedOrder) -> bytes:
+    """keccak(0x1901 || domain separator || Order struct hash) of an unsigned order (hashing.py)."""
+    fields = {
+        "salt": unsigned.salt,
+        "maker": unsigned.maker,
+        "signer": unsigned.signer,
+        "tokenId": int(unsigned.token_id),
+        "makerAmount": unsigned.maker_amount,
+        "takerAmount": unsigned.taker_amount,
+        "side": unsigned.side,
+        "signatureType": unsigned.signature_type,
+        "timestamp": unsigned.timestamp,
+        "metadata": unsigned.metadata,
+        "builder": unsigned.builder,
+    }
+    return bytes.fromhex(
+        order_hash(
+            fields,
+            chain_id=unsigned.chain_id,
+            exchange=unsigned.exchange_address,
+            version=unsigned.protocol_version,
+        )[2:]
+    )
 
 
 def order_sign(
@@ -192,16 +229,19 @@ def _sign(
         signer=EvmAddress(signer.address),
         asset_id=TokenId(request.token_id),
     )
+    digest: bytes | None = None
     try:
         unsigned = create_unsigned_order(draft, wallet=wallet, wallet_type=kind.wallet_type)
+        if unsigned.signature_type != DEPOSIT_WALLET_SIGNATURE_TYPE:
+            digest = order_digest(unsigned)
         signed = create_signed_order(
-            unsigned, sign_unsigned_order(unsigned=unsigned, signer=signer), post_only=request.post_only
+            unsigned, sign_unsigned_order(unsigned=unsigned, signer=signer, digest=digest), post_only=request.post_only
         )
     except PolymarketError as exc:
         raise SigningFailed(f"the SDK refused to sign: {type(exc).__name__}") from None
     if unsigned.protocol_version != version:
         raise SigningFailed(f"SDK chose domain {unsigned.protocol_version}, expected {version}")
-    return payload_from_signed_order(
+    payload = payload_from_signed_order(
         signed,
         owner_api_key=api_key,
         chain_id=config.chain_id,
@@ -209,3 +249,7 @@ def _sign(
         domain_version=version,
         api_address=signer.address,
     )
+    if digest is not None and payload.order_hash != "0x" + digest.hex():
+        # The body we would send does not hash to the digest we signed: never send it.
+        raise SigningFailed("the POST body does not hash to the signed order digest")
+    return payload
