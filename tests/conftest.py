@@ -35,6 +35,15 @@ def pytest_sessionstart(session: pytest.Session) -> None:
             pytest.exit(f"REDIS_URL is set but Redis is unreachable: {exc}", returncode=3)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    """Each test starts with an empty cache: the circuit breaker counts venue answers there, and
+    one test's lost answers must not open the breaker for the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def broker() -> Iterator[dramatiq.Broker]:
     """The configured broker (Redis in CI, in-process otherwise), emptied around the test."""

@@ -60,7 +60,7 @@ def _update(
             if hasattr(value, "resolve_expression"):
                 raise TypeError(f"write_fenced_each takes plain values, not expressions ({field.name})")
             params.append(field.get_db_prep_save(value, connection))
-    placeholders = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(rows))
+    value_slots = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(rows))
     assignments = ", ".join(
         f"{column[field.name]} = "
         + (f"CAST(v.{column[field.name]} AS {field.cast_db_type(connection)})" if cast else f"v.{column[field.name]}")
@@ -68,7 +68,7 @@ def _update(
     )
     # Identifiers come from the model's metadata, every value is a query parameter.
     sql = (
-        f"WITH v ({', '.join(columns)}) AS (VALUES {placeholders}) "  # noqa: S608
+        f"WITH v ({', '.join(columns)}) AS (VALUES {value_slots}) "  # noqa: S608
         f"UPDATE {table} SET {assignments} FROM v "
         f"WHERE {table}.id = v.id AND {table}.lease_version = v.lease_version "
         f"RETURNING {table}.id"

@@ -18,7 +18,7 @@ from django.utils import timezone
 from copytrading.controls import account_set_paused
 from copytrading.models import CopyTrade
 from copytrading.pipeline.batched import write_fenced_each
-from copytrading.pipeline.leases import finish, write_fenced
+from copytrading.pipeline.leases import finish, lease_length, write_fenced
 from copytrading.reasons import Reason
 from execution.guardrails.breaker import breaker_record
 from execution.switches import kill_switch_engaged
@@ -56,18 +56,27 @@ def submit_signed(signed: list[Signed]) -> int:
     answered: list[CopyTrade] = []
     values: dict[int, dict[str, object]] = {}
     unknown = total = sent = 0
+    lost: set[int] = set()
+    renew_at = timezone.now() + lease_length() / 2
     for index, item in enumerate(signed):
         if kill_switch_engaged():
-            _never_sent([later.row for later in signed[index:]])
+            _never_sent([later.row for later in signed[index:] if later.row.id not in lost])
             break
+        if timezone.now() >= renew_at:
+            # A slow venue can stretch a batch past the lease; renew it for the rows still to
+            # send, and leave the ones already taken over to their new holder (same bytes).
+            lost |= _renew([later.row for later in signed[index:] if later.row.id not in lost])
+            renew_at = timezone.now() + lease_length() / 2
+        if item.row.id in lost:
+            continue
         sent_at = timezone.now()
         answer = _post(row=item.row, payload=item.payload)
         if answer is None:
             continue
         sent += 1
-        if answer.kind != "retry_later" or answer.reason != "not_sent":
+        if counts_for_breaker(answer):
             total += 1
-            unknown += answer.kind == "unknown"
+            unknown += is_failure(answer)
         answered.append(item.row)
         values[item.row.id] = {"submitted_at": sent_at, **answer_values(row=item.row, answer=answer)}
     if total > unknown:
@@ -94,10 +103,30 @@ def post_and_record(*, row: CopyTrade, payload: SignedOrderPayload) -> Classific
     answer = _post(row=row, payload=payload)
     if answer is None:
         return None
-    if answer.kind != "retry_later" or answer.reason != "not_sent":
-        breaker_record(unknown=answer.kind == "unknown")
+    if counts_for_breaker(answer):
+        breaker_record(unknown=is_failure(answer))
     record_answer(row=row, answer=answer)
     return answer
+
+
+# A venue that answers "halted" is as unusable as one that does not answer: both open the
+# breaker. Our own throttling (429) and requests that never left say nothing about the venue.
+_UNAVAILABLE = frozenset({"cancel_only", "trading_disabled", "engine_restarting", "post_only_mode"})
+
+
+def counts_for_breaker(answer: Classification) -> bool:
+    return not (answer.kind == "retry_later" and answer.reason in ("not_sent", "rate_limited"))
+
+
+def is_failure(answer: Classification) -> bool:
+    return answer.kind == "unknown" or (answer.kind == "retry_later" and answer.reason in _UNAVAILABLE)
+
+
+def _renew(rows: list[CopyTrade]) -> set[int]:
+    """Extend the lease of rows still held; returns the ids this worker no longer holds."""
+    until = timezone.now() + lease_length()
+    kept = write_fenced_each(rows, {row.id: {"lease_until": until} for row in rows})
+    return {row.id for row in rows} - kept
 
 
 def _post(*, row: CopyTrade, payload: SignedOrderPayload) -> Classification | None:

@@ -3,8 +3,10 @@
 Outcomes are counted in one-second buckets (Redis in production, so every worker sees the
 same counts). The breaker is open while, over the window, at least ``min_orders`` orders were
 answered and the share of *unknown* outcomes (timeouts, 5xx, unreadable answers) reaches the
-ratio. No new order is placed while it is open, so it closes by itself once those answers age
-out of the window: the next orders are the probe. Clean rejects never count as failures.
+ratio. "Unknown" here means the venue could not be used: timeouts, 5xx, unreadable answers, and
+halts (cancel-only, trading disabled, engine restarting). No new order is placed while it is open,
+so it closes by itself once those answers age out of the window: the next orders are the probe.
+Clean rejects, our own throttling and requests that never left never count as failures.
 """
 
 from __future__ import annotations
