@@ -39,6 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="reduced sizes, under a minute")
     parser.add_argument("--workers", type=int, default=2, help="rundramatiq --processes")
     parser.add_argument("--threads", type=int, default=8, help="rundramatiq --threads")
+    parser.add_argument(
+        "--prefetch", type=int, help="messages each worker process prefetches per queue (dramatiq_queue_prefetch)"
+    )
     parser.add_argument("--followers", type=int, help="accounts (fan-out followers); default 1000, quick 200")
     parser.add_argument("--sustained-seconds", type=float, help="how long leader trades are injected")
     parser.add_argument("--trades-per-s", type=float, help="leader trades per second in the sustained scenario")
@@ -54,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     shape = Shape(accounts=accounts, leaders=10 if args.quick else 50, per_leader=20)
     phases: dict[str, float] = {}
     began = time.monotonic()
-    stack = Stack(workers=args.workers, threads=args.threads)
+    stack = Stack(workers=args.workers, threads=args.threads, prefetch=args.prefetch)
     try:
         with stack:
             stack.prepare()
@@ -111,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
                 results=results,
                 phases=phases,
             )
+            built["prefetch"] = args.prefetch or 2  # dramatiq_queue_prefetch (settings default: 2)
             path = report.write(built, args.out)
             print()
             print(report.table(built))

@@ -149,6 +149,7 @@ class Stack:
 
     workers: int
     threads: int
+    prefetch: int | None = None
     database: str = "polyhunter_bench"
     redis_db: int = 9
     pg_user: str = "postgres"
@@ -226,7 +227,10 @@ class Stack:
             "--threads",
             str(self.threads),
         ]
-        self._spawn("workers", command, {**self.env, "DJANGO_SETTINGS_MODULE": "bench.settings"})
+        env = {**self.env, "DJANGO_SETTINGS_MODULE": "bench.settings"}
+        if self.prefetch is not None:
+            env["dramatiq_queue_prefetch"] = str(self.prefetch)
+        self._spawn("workers", command, env)
 
     def pid(self, name: str) -> int:
         return self._children[name].pid
