@@ -50,7 +50,9 @@ def main(argv: list[str] | None = None) -> int:
         "--profile", action="store_true", help="py-spy the workers during the sustained scenario (var/bench/*.txt)"
     )
     args = parser.parse_args(argv)
+    # Both, explicitly: a shell without job control starts background jobs with SIGINT ignored.
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
 
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     accounts = args.followers or (200 if args.quick else 1000)
