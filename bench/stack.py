@@ -29,6 +29,7 @@ PG_HOST, PG_PORT = "127.0.0.1", 5432
 REDIS_PORT = 6379
 # A fixed, public key for the benchmark database only (never a real one).
 BENCH_KEYRING = "bench1:cG9seWh1bnRlci1iZW5jaC1vbmx5LWtleS0zMmJ5dGU="
+WORKER_QUEUES = ("platform", "detection", "shared.fanout", "shared.copies", "shared.reconcile")
 _READY = re.compile(r"listening on (http://127\.0\.0\.1:\d+)")
 
 
@@ -226,6 +227,9 @@ class Stack:
             str(self.workers),
             "--threads",
             str(self.threads),
+            # The Procfile's worker line (exits have their own worker there; the bench copies buys).
+            "--queues",
+            *WORKER_QUEUES,
         ]
         env = {**self.env, "DJANGO_SETTINGS_MODULE": "bench.settings"}
         if self.prefetch is not None:
