@@ -59,8 +59,9 @@ def history_rows(*, user: User, filters: HistoryFilter) -> QuerySet[CopyTrade]:
 
 
 def price_difference_percent(trade: CopyTrade) -> Decimal | None:
-    """How much worse (positive) or better than the leader the copy filled, in percent of the leader's price."""
-    leader = Decimal(trade.leader_trade.price)
+    """How much worse (positive) or better than the leader (or the triggering mark of a stop-loss /
+    take-profit) the copy filled, in percent of that reference price."""
+    leader = trade.reference_price
     if trade.fill_price is None or not leader:
         return None
     fill = Decimal(trade.fill_price)
@@ -87,7 +88,7 @@ def history_csv(rows: QuerySet[CopyTrade]) -> Iterator[str]:
                 trade.side,
                 trade.status,
                 copy_words(trade),
-                trade.leader_trade.price,
+                trade.reference_price,
                 trade.planned_price if trade.planned_price is not None else "",
                 trade.fill_price if trade.fill_price is not None else "",
                 _blank(price_difference_percent(trade)),

@@ -20,6 +20,7 @@ from copytrading.models import Deployment
 from copytrading.pipeline.execute import copytrades_execute
 from copytrading.pipeline.reconcile import reconcile_due
 from copytrading.pipeline.sweep import sweep_deployment
+from copytrading.protection import positions_protect
 from polyhunter.broker import send_to_queue
 
 MY_KEY = settings.DEPLOYMENT_ID
@@ -53,6 +54,22 @@ def reconcile_deployment(deployment_key: str) -> None:
     deployment_heartbeat(key=deployment.key)
     sweep_deployment(deployment=deployment)
     reconcile_due(deployment=deployment)
+
+
+@dramatiq.actor(queue_name=f"{MY_KEY}.reconcile", max_retries=0, time_limit=60_000)
+def protect_deployment(deployment_key: str) -> None:
+    """Mark this deployment's positions and open the stop-loss / take-profit exits now due."""
+    deployment = deployment_current()
+    if deployment.key == deployment_key:
+        positions_protect(deployment=deployment)
+
+
+@interval(seconds=10)  # type: ignore[untyped-decorator]  # dramatiq-crontab ships no types
+@dramatiq.actor(queue_name="platform", max_retries=0, time_limit=10_000)
+def positions_tick() -> None:
+    """Ask every active deployment to mark its positions and check stop-loss / take-profit."""
+    for key in Deployment.objects.filter(is_active=True).values_list("key", flat=True):
+        send_to_queue(protect_deployment, f"{key}.reconcile", key)
 
 
 @interval(seconds=2)  # type: ignore[untyped-decorator]  # dramatiq-crontab ships no types

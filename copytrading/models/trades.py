@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
+from decimal import Decimal
 
 from django.db import models
 
@@ -43,6 +45,11 @@ class CopyTrade(models.Model):
     class Side(models.TextChoices):
         BUY = "BUY", "Buy"
         SELL = "SELL", "Sell"
+
+    class Trigger(models.TextChoices):
+        LEADER = "leader", "Leader trade"
+        STOP_LOSS = "stop_loss", "Stop-loss"
+        TAKE_PROFIT = "take_profit", "Take-profit"
 
     TERMINAL = frozenset(
         {
@@ -105,7 +112,19 @@ class CopyTrade(models.Model):
 
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     relationship = models.ForeignKey(CopyRelationship, on_delete=models.PROTECT, related_name="copy_trades")
-    leader_trade = models.ForeignKey(LeaderTrade, on_delete=models.PROTECT, related_name="copy_trades")
+    leader_trade = models.ForeignKey(
+        LeaderTrade,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="copy_trades",
+        help_text="The leader trade copied; empty for a protective exit (stop-loss / take-profit).",
+    )
+    trigger = models.CharField(max_length=12, choices=Trigger.choices, default=Trigger.LEADER)
+    signal_price = PriceField(
+        null=True, blank=True, help_text="Protective exits: the mark price that triggered it (their reference)."
+    )
+    signal_at = models.DateTimeField(null=True, blank=True, help_text="Protective exits: when it was triggered.")
     account = models.ForeignKey(TradingAccount, on_delete=models.PROTECT, related_name="copy_trades")
     deployment = models.ForeignKey(
         Deployment, on_delete=models.PROTECT, related_name="copy_trades", help_text="Deployment that created it."
@@ -154,6 +173,21 @@ class CopyTrade(models.Model):
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["relationship", "leader_trade"], name="one_copy_per_follow_and_trade"),
+            # A protective exit is open at most once per follow and token: a second trigger while
+            # one is working is a no-op (insert-or-ignore), like a second copy of a leader trade.
+            models.UniqueConstraint(
+                fields=["relationship", "token_id"],
+                condition=~models.Q(trigger="leader")
+                & ~models.Q(
+                    status__in=["confirmed", "failed", "rejected", "canceled", "expired", "skipped", "blocked"]
+                ),
+                name="one_open_protective_exit",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(trigger="leader", leader_trade__isnull=False)
+                | models.Q(~models.Q(trigger="leader"), leader_trade__isnull=True, signal_price__isnull=False),
+                name="copytrade_trigger_has_signal",
+            ),
             models.CheckConstraint(
                 condition=~models.Q(status__in=["signed", "unknown", "delayed", "live"])
                 | models.Q(order_hash__isnull=False),
@@ -194,6 +228,22 @@ class CopyTrade(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} {self.side} {self.status}"
+
+    @property
+    def reference_price(self) -> Decimal:
+        """The price protection is measured against: the leader's fill, or the triggering mark."""
+        if self.leader_trade is not None:
+            return Decimal(self.leader_trade.price)
+        assert self.signal_price is not None
+        return Decimal(self.signal_price)
+
+    @property
+    def signal_time(self) -> datetime:
+        """When the reason to trade happened: the leader's fill, or the stop-loss/take-profit trigger."""
+        if self.leader_trade is not None:
+            return self.leader_trade.occurred_at
+        assert self.signal_at is not None
+        return self.signal_at
 
     @property
     def is_terminal(self) -> bool:

@@ -43,7 +43,8 @@ def gate_inputs(*, row: CopyTrade, context: GateContext, notional: Decimal, expo
         kill_switch=TradingSwitch.Name.KILL_SWITCH in context.switches,
         pause_copies=TradingSwitch.Name.PAUSE_COPIES in context.switches,
         exits_only=TradingSwitch.Name.EXITS_ONLY in context.switches,
-        leader_paused=row.leader_trade.leader.paused,
+        # A protective exit (stop-loss / take-profit) belongs to no leader: a leader pause does not hold it.
+        leader_paused=row.leader_trade is not None and row.leader_trade.leader.paused,
         follow_paused=follow.status != follow.Status.ACTIVE,
         account_paused=row.account.paused,
         notional_usdc=notional,

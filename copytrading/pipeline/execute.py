@@ -69,6 +69,7 @@ def _amounts(rows: list[CopyTrade]) -> dict[int, Decimal]:
     amounts.update(sell_sizes(sells))
     for row in rows:
         if row.side == CopyTrade.Side.BUY:
+            assert row.leader_trade is not None  # only leader trades are bought; protective exits sell
             follow = row.relationship
             amounts[row.id] = target_usdc(
                 mode=follow.sizing_mode,
@@ -90,17 +91,17 @@ def _pre_gate(rows: list[CopyTrade], context: GateContext, amounts: dict[int, De
     now = timezone.now()
     max_age = timedelta(seconds=context.limits.max_leader_trade_age_seconds)
     for row in rows:
-        age = now - row.leader_trade.occurred_at
+        age = now - row.signal_time
         if age > max_age:
             limit = int(max_age.total_seconds())
             detail = f"the leader traded {int(age.total_seconds())} s ago; copies go out within {limit} s"
             finish([row], status=CopyTrade.Status.SKIPPED, reason=Reason.STALE, detail=detail)
             continue
-        if row.leader_trade.status == LeaderTrade.Status.RETRACTED:
+        if row.leader_trade is not None and row.leader_trade.status == LeaderTrade.Status.RETRACTED:
             # A reorg undid the leader's fill after fan-out: there is nothing to copy.
             finish([row], status=CopyTrade.Status.SKIPPED, reason=Reason.LEADER_RETRACTED)
             continue
-        notional = amounts[row.id] * Decimal(row.leader_trade.price) if row.side == "SELL" else amounts[row.id]
+        notional = amounts[row.id] * row.reference_price if row.side == "SELL" else amounts[row.id]
         verdict = evaluate(gate_inputs(row=row, context=context, notional=notional, exposure=None))
         if verdict.allowed:
             passed.append(row)
@@ -124,7 +125,7 @@ def _plans(rows: list[CopyTrade], amounts: dict[int, Decimal]) -> list[Plan]:
         sized = protect(
             side=row.side,
             amount=amounts[row.id],
-            leader_price=Decimal(row.leader_trade.price),
+            leader_price=row.reference_price,
             slippage_bps=follow.slippage_bps,
             tick=quote.market.tick_size,
             best_price=quote.best_price,

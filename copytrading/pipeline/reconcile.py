@@ -143,7 +143,7 @@ def _not_found(row: CopyTrade, *, now: datetime) -> None:
         write_fenced([row], not_found_count=count, next_check_at=now + RECHECK, lease_owner="", lease_until=None)
         return
     max_age = timedelta(seconds=GuardrailSettings.current().max_leader_trade_age_seconds)
-    if now - row.leader_trade.occurred_at > max_age:
+    if now - row.signal_time > max_age:
         finish(
             [row],
             status=CopyTrade.Status.EXPIRED,

@@ -41,7 +41,14 @@ def sell_sizes(rows: list[CopyTrade]) -> dict[int, Decimal]:
     sizes = {}
     for row in rows:
         key = (row.relationship_id, row.token_id)
+        if row.leader_trade is None:
+            # A stop-loss / take-profit exit closes the whole position.
+            sizes[row.id] = sell_shares(
+                holding=holdings.get(key, Decimal(0)), leader_sold=Decimal(1), leader_bought=Decimal(1)
+            )
+            continue
         remaining = bought[key] - sold_before[key]
+        assert row.leader_trade is not None
         sizes[row.id] = sell_shares(
             holding=holdings.get(key, Decimal(0)),
             leader_sold=Decimal(row.leader_trade.shares),

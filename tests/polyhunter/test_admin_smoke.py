@@ -45,6 +45,7 @@ def one_of_each() -> dict[type[models.Model], models.Model]:
         account=trade.account, relationship=trade.relationship, token_id=trade.token_id, shares=5, cost_usdc=2
     )
     switch = TradingSwitch.objects.create(name=TradingSwitch.Name.KILL_SWITCH)
+    assert trade.leader_trade is not None
     rows: dict[type[models.Model], models.Model] = {
         CopyTrade: trade,
         CopyRelationship: trade.relationship,

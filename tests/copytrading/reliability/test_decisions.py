@@ -51,8 +51,10 @@ def test_s26_a_stale_leader_signal_is_skipped_before_signing_whether_detected_la
     # a backlog (the row and the leader trade are as old as they would be by then).
     row = pending_copy(venue, deployment, n=2)
     back = timedelta(minutes=3)
-    LeaderTrade.objects.filter(id=row.leader_trade_id).update(
-        occurred_at=row.leader_trade.occurred_at - back, detected_at=row.leader_trade.detected_at - back
+    leader_trade = row.leader_trade
+    assert leader_trade is not None
+    LeaderTrade.objects.filter(id=leader_trade.id).update(
+        occurred_at=leader_trade.occurred_at - back, detected_at=leader_trade.detected_at - back
     )
     CopyTrade.objects.filter(id=row.id).update(created_at=row.created_at - back)
     (delivered_late,) = execute(deployment, row)

@@ -125,7 +125,7 @@ def test_s02_a_signed_order_whose_leader_trade_aged_out_while_its_worker_was_dea
     worker.wait()
 
     max_age = timedelta(seconds=GuardrailSettings.current().max_leader_trade_age_seconds)
-    later = row.leader_trade.occurred_at + max_age + timedelta(seconds=1)
+    later = row.signal_time + max_age + timedelta(seconds=1)
     reconcile_until_settled(deployment, venue=venue, start=later)
     row = fresh(row)
     assert (row.status, row.reason_code) == (CopyTrade.Status.EXPIRED, Reason.NOT_FOUND)

@@ -148,9 +148,7 @@ def test_s08_throttled_submits_keep_their_signature_and_are_resent_or_expire_whe
     venue.sim.add_fault("rate_limit", "POST /order", retry_after_s=60)
     (late,) = execute(deployment, late)
     max_age = timedelta(seconds=GuardrailSettings.current().max_leader_trade_age_seconds)
-    reconcile_until_settled(
-        deployment, venue=venue, start=late.leader_trade.occurred_at + max_age + timedelta(seconds=1)
-    )
+    reconcile_until_settled(deployment, venue=venue, start=late.signal_time + max_age + timedelta(seconds=1))
     late = fresh(late)
     assert (late.status, late.reason_code) == (CopyTrade.Status.EXPIRED, Reason.NOT_FOUND)
     assert posts_of(venue, late) == late.submit_count == 1
