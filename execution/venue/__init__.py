@@ -10,7 +10,9 @@ Modules (import from them directly; this package re-exports nothing, so importin
 - ``classify``    classify_post_response: the one classifier of POST /order answers
 - ``lookup``      classify_order_lookup (GET /data/order/{hash}), trades and balance parsing
 - ``gateway``     VenueGateway (interface), default_gateway()
-- ``polymarket``  PolymarketGateway (shared httpx client, caches, version canary)
+- ``polymarket``  PolymarketGateway (shared connections, caches, version canary)
+- ``pool``        ConnectionPool: http.client keep-alive pool for orders and order lookups
+- ``transport``   HttpAnswer, the shared httpx client for reads; NotSent vs AnswerLost
 - ``services``    post_signed, order_post, order_lookup, account_trades, account_balance
 - ``custody``     custody_derive (signer address + L1-derived API credentials), custody_check_wallet
 - ``paper``       simulate_fill (paper custody mode)

@@ -1,6 +1,11 @@
-"""The Polymarket CLOB implementation of ``VenueGateway``, over our own shared httpx client.
+"""The Polymarket CLOB implementation of ``VenueGateway``, over our own shared HTTP transports.
 
-One instance per process is enough: it is thread-safe and shares one keep-alive client, the
+Orders and order lookups go through the process-wide ``http.client`` keep-alive pool
+(``pool.py``: the hot path, a fraction of httpx's CPU per request); reads of market data,
+trades and balances through the shared httpx client (``transport.py``). Both tell a request
+that never left from one whose answer was lost.
+
+One instance per process is enough: it is thread-safe and shares the connections, the
 book cache (<= 5 s, one in-flight fetch per token), the market cache (TTL, bounded) and the
 version canary across threads.
 """
@@ -30,6 +35,7 @@ from execution.venue.lookup import (
 from execution.venue.markets import OrderBook, parse_book, parse_clob_market, parse_condition_id
 from execution.venue.orders import MarketInfo
 from execution.venue.payload import SignedOrderPayload
+from execution.venue.pool import ConnectionPool, shared_pool
 from execution.venue.transport import HttpAnswer, send, shared_client
 
 logger = logging.getLogger(__name__)
@@ -43,6 +49,7 @@ class PolymarketGateway:
         venue: VenueSettings | None = None,
         *,
         client: httpx.Client | None = None,
+        pool: ConnectionPool | None = None,
         book_ttl_seconds: float = 2.0,
         market_ttl_seconds: float = 300.0,
         version_ttl_seconds: float = 30.0,
@@ -54,6 +61,9 @@ class PolymarketGateway:
             raise ValueError(f"book quotes may be cached for at most {MAX_BOOK_TTL_SECONDS} s")
         self.venue = venue or VenueSettings.from_settings()
         self._client = client or shared_client(
+            connect_timeout=self.venue.connect_timeout, read_timeout=self.venue.read_timeout
+        )
+        self._pool = pool or shared_pool(
             connect_timeout=self.venue.connect_timeout, read_timeout=self.venue.read_timeout
         )
         wait = float(self.venue.connect_timeout + self.venue.read_timeout) + 1.0
@@ -85,9 +95,7 @@ class PolymarketGateway:
         )
         headers["Content-Type"] = "application/json"
         try:
-            answer = send(
-                self._client, "POST", self._clob(payload.path), content=payload.body.encode(), headers=headers
-            )
+            answer = self._pool.send("POST", self._clob(payload.path), content=payload.body.encode(), headers=headers)
         except NotSent as exc:
             verdict = Classification.not_sent(exc.detail)
         except AnswerLost as exc:
@@ -109,7 +117,7 @@ class PolymarketGateway:
         path = f"/data/order/{order_hash}"
         headers = l2_headers(creds=creds, address=address, method="GET", path=path, body=None)
         try:
-            answer = send(self._client, "GET", self._clob(path), headers=headers)
+            answer = self._pool.send("GET", self._clob(path), headers=headers)
         except (NotSent, AnswerLost) as exc:
             return OrderLookup(kind="unknown", reason=exc.reason, detail=exc.detail)
         return classify_order_lookup(answer.status, answer.body, order_hash=order_hash)

@@ -1,4 +1,5 @@
-"""Our own HTTP transport to the venue: one shared keep-alive ``httpx.Client``, explicit timeouts.
+"""Our own HTTP transport to the venue's reads: one shared keep-alive ``httpx.Client``, explicit
+timeouts. Orders and order lookups use ``pool.py`` (``http.client``, same contract, less CPU).
 
 The point of owning the transport is to tell apart what the SDK folds into one TransportError
 (polymarket-client.md §9.10):

@@ -2,18 +2,21 @@
 
 ``LocalVenue`` answers from a route table and counts requests per path; ``SilentServer`` accepts
 connections, reads the request and never answers (a read timeout); ``HangUpServer`` reads the
-request and closes the connection without a byte (RemoteProtocolError after sending).
+request and closes the connection without a byte (the answer is lost after sending);
+``KeepAliveServer`` keeps HTTP/1.1 connections open and follows a per-request script (answer,
+hang up, truncate, reset, stay silent) and may close idle connections, for the connection pool.
 """
 
 from __future__ import annotations
 
 import json
 import socket
+import struct
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -175,3 +178,101 @@ def closed_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+class KeepAliveServer:
+    """An HTTP/1.1 peer that keeps connections open, with a script of what to do per request.
+
+    Each request (in arrival order, over all connections) takes the next action of ``script``
+    (the last one repeats): ``answer`` (200 with a JSON body, connection kept), ``hang_up``
+    (read the request, close without a byte), ``truncate`` (headers promise more body than is
+    sent, then close), ``reset`` (read the request, then abort the connection with a TCP RST),
+    ``silent`` (read the request, never answer). ``idle_close`` closes a kept connection after
+    that many seconds without a request, as servers do with idle keep-alive connections.
+    """
+
+    def __init__(self, script: list[str] | None = None, *, idle_close: float | None = None) -> None:
+        self.script = list(script or ["answer"])
+        self.idle_close = idle_close
+        self.connections = 0
+        self.requests: list[bytes] = []
+        self._lock = threading.Lock()
+        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(16)
+        self._listener.settimeout(0.1)
+        self.port = self._listener.getsockname()[1]
+        self._stop = threading.Event()
+        self._open: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:
+                continue
+            with self._lock:
+                self.connections += 1
+                self._open.append(conn)
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _next_action(self, request: bytes) -> str:
+        with self._lock:
+            self.requests.append(request)
+            index = len(self.requests) - 1
+            return self.script[min(index, len(self.script) - 1)]
+
+    def _serve(self, conn: socket.socket) -> None:
+        buffer = b""
+        try:
+            while not self._stop.is_set():
+                conn.settimeout(self.idle_close if self.idle_close is not None else 5.0)
+                while b"\r\n\r\n" not in buffer:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        return
+                    buffer += chunk
+                head, _, rest = buffer.partition(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n")[1:]:
+                    name, _, value = line.partition(b":")
+                    if name.strip().lower() == b"content-length":
+                        length = int(value.strip())
+                while len(rest) < length:
+                    rest += conn.recv(65536)
+                buffer = rest[length:]
+                action = self._next_action(head + b"\r\n\r\n" + rest[:length])
+                if action == "hang_up":
+                    return
+                if action == "silent":
+                    self._stop.wait(10)
+                    return
+                if action == "reset":
+                    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    return
+                body = json.dumps({"request": len(self.requests)}).encode()
+                declared = len(body) + (10 if action == "truncate" else 0)
+                conn.sendall(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                    + f"Content-Length: {declared}\r\n\r\n".encode()
+                    + body
+                )
+                if action == "truncate":
+                    return
+        except OSError:
+            return  # idle timeout (the idle close), or the client went away
+        finally:
+            conn.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        with self._lock:
+            for conn in self._open:
+                with suppress(OSError):
+                    conn.shutdown(socket.SHUT_RDWR)
+        self._listener.close()

@@ -241,7 +241,8 @@ def hang_up() -> Iterator[HangUpServer]:
     server.close()
 
 
-def test_the_transport_tells_never_sent_from_answer_lost(silent: SilentServer, hang_up: HangUpServer) -> None:
+def test_the_read_transport_tells_never_sent_from_answer_lost(silent: SilentServer, hang_up: HangUpServer) -> None:
+    # Reads go through httpx (orders through pool.py, tests/execution/venue/test_pool.py).
     client = new_client(connect_timeout=Decimal("0.5"), read_timeout=Decimal("0.3"))
     with pytest.raises(NotSent, match="ConnectError"):
         send(client, "POST", f"http://127.0.0.1:{closed_port()}/order", content=b"{}")
