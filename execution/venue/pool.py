@@ -37,6 +37,7 @@ import weakref
 from collections.abc import Mapping
 from decimal import Decimal
 from http.client import HTTPConnection, HTTPException, HTTPSConnection, RemoteDisconnected
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from execution.venue.errors import AnswerLost, NotSent
@@ -50,6 +51,25 @@ _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _DEFAULT_HEADERS = {"Accept": "*/*", "User-Agent": "polyhunter"}
 
 Origin = tuple[str, str, int]
+
+
+class _OneWrite(HTTPConnection):
+    """Request line, headers and body in one write. http.client writes the body separately: a
+    second syscall and, with TCP_NODELAY, a second segment for every order."""
+
+    def _send_output(self, message_body: Any = None, encode_chunked: bool = False) -> None:
+        if not isinstance(message_body, bytes):
+            super()._send_output(message_body, encode_chunked)  # type: ignore[misc]  # private, untyped
+            return
+        buffer: list[bytes] = self._buffer  # type: ignore[attr-defined]  # http.client's header buffer
+        buffer.extend((b"", b""))
+        request = b"\r\n".join(buffer) + message_body
+        del buffer[:]
+        self.send(request)
+
+
+class _HTTPSOneWrite(_OneWrite, HTTPSConnection):
+    pass
 
 
 class ConnectionPool:
@@ -160,9 +180,9 @@ class ConnectionPool:
         scheme, host, port = origin
         conn: HTTPConnection
         if scheme == "https":
-            conn = HTTPSConnection(host, port, timeout=self.connect_timeout, context=_tls_context())
+            conn = _HTTPSOneWrite(host, port, timeout=self.connect_timeout, context=_tls_context())
         else:
-            conn = HTTPConnection(host, port, timeout=self.connect_timeout)
+            conn = _OneWrite(host, port, timeout=self.connect_timeout)
         # Never reconnect implicitly inside a send: a silent reconnect would blur the phases.
         conn.auto_open = 0
         try:

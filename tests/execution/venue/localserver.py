@@ -129,6 +129,7 @@ class _RawServer:
         self._listener.listen(16)
         self.port = self._listener.getsockname()[1]
         self.requests = 0
+        self.first_reads: list[bytes] = []
         self._on_request = on_request
         self._stop = threading.Event()
         self._held: list[socket.socket] = []
@@ -148,8 +149,10 @@ class _RawServer:
                 continue
             conn.settimeout(2)
             try:
-                if conn.recv(65536):
+                data = conn.recv(65536)  # one read: what arrived in the request's first segment
+                if data:
                     self.requests += 1
+                    self.first_reads.append(data)
             except OSError:
                 pass
             self._held.append(conn)
@@ -195,6 +198,7 @@ class KeepAliveServer:
         self.script = list(script or ["answer"])
         self.idle_close = idle_close
         self.connections = 0
+        self.closed = 0  # connections this server has closed (or lost)
         self.requests: list[bytes] = []
         self._lock = threading.Lock()
         self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -268,6 +272,8 @@ class KeepAliveServer:
             return  # idle timeout (the idle close), or the client went away
         finally:
             conn.close()
+            with self._lock:
+                self.closed += 1
 
     def close(self) -> None:
         self._stop.set()
