@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 
 from polyhunter.fields import MoneyField
+from polyhunter.lib.rows import select_by_pk
 
 
 class GuardrailSettings(models.Model):
@@ -48,7 +49,11 @@ class GuardrailSettings(models.Model):
 
     @classmethod
     def current(cls) -> GuardrailSettings:
-        row, _ = cls.objects.get_or_create(id=cls.SINGLETON_ID)
+        # Read for every batch and fan-out: a plain primary-key SELECT building the instance as
+        # the ORM does (polyhunter.lib.rows); get_or_create only when the row does not exist yet.
+        row = select_by_pk(cls, cls.SINGLETON_ID)
+        if row is None:
+            row, _ = cls.objects.get_or_create(id=cls.SINGLETON_ID)
         return row
 
 

@@ -40,8 +40,14 @@ def switch_state(name: str) -> SwitchState:
 
 
 def engaged_switches() -> frozenset[str]:
-    """Names of the switches engaged right now (one query): what the execution gate obeys."""
-    return frozenset(TradingSwitch.objects.filter(engaged=True).values_list("name", flat=True))
+    """Names of the switches engaged right now (one query): what the execution gate obeys.
+
+    Read for every batch, so a plain SELECT like ``kill_switch_engaged`` (the ORM's query
+    building cost more than the round trip, docs/performance.md)."""
+    table = connection.ops.quote_name(TradingSwitch._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT name FROM {table} WHERE engaged")  # noqa: S608  (identifier from the model)
+        return frozenset(name for (name,) in cursor.fetchall())
 
 
 def kill_switch_engaged() -> bool:

@@ -23,6 +23,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from copytrading.models import CopyTrade, Deployment
+from copytrading.pipeline.loading import load_held
 
 
 def lease_length() -> timedelta:
@@ -58,11 +59,7 @@ def claim(*, ids: Iterable[int], deployment: Deployment, now: datetime | None = 
     if not changed:
         return []
     # By primary key: lease_owner has no index, and only these rows can carry the fresh owner token.
-    return list(
-        CopyTrade.objects.filter(id__in=ids, lease_owner=owner, status=CopyTrade.Status.CLAIMED)
-        .select_related("relationship", "account", "leader_trade__leader")
-        .order_by("id")
-    )
+    return load_held(ids=ids, owner=owner, status=CopyTrade.Status.CLAIMED)
 
 
 def held(rows: Iterable[CopyTrade]) -> Q:
