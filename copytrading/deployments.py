@@ -7,6 +7,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
 from copytrading.models import Deployment
+from polyhunter.lib.rows import select_one
 
 
 def deployment_current() -> Deployment:
@@ -15,19 +16,23 @@ def deployment_current() -> Deployment:
     The shared deployment is created on demand; a dedicated one must have been created by
     staff first (a worker must never invent a routing target).
     """
+    # Read at the start of every message: a plain SELECT on the unique key (polyhunter.lib.rows),
+    # the ORM only to create the shared deployment the first time.
     if settings.RUN_MODE == Deployment.Kind.SHARED_BACKEND:
-        deployment, _ = Deployment.objects.get_or_create(
-            key=Deployment.SHARED_KEY,
-            defaults={"kind": Deployment.Kind.SHARED_BACKEND, "description": "Shared backend workers"},
-        )
+        deployment = select_one(Deployment, key=Deployment.SHARED_KEY)
+        if deployment is None:
+            deployment, _ = Deployment.objects.get_or_create(
+                key=Deployment.SHARED_KEY,
+                defaults={"kind": Deployment.Kind.SHARED_BACKEND, "description": "Shared backend workers"},
+            )
         return deployment
-    try:
-        return Deployment.objects.get(key=settings.DEPLOYMENT_ID, kind=Deployment.Kind.USER_DEDICATED)
-    except Deployment.DoesNotExist:
+    dedicated = select_one(Deployment, key=settings.DEPLOYMENT_ID, kind=Deployment.Kind.USER_DEDICATED)
+    if dedicated is None:
         raise ImproperlyConfigured(
             f"DEPLOYMENT_ID={settings.DEPLOYMENT_ID!r}: no user_dedicated Deployment with that key; "
             "create it in the admin"
-        ) from None
+        )
+    return dedicated
 
 
 def deployment_heartbeat(*, key: str) -> bool:

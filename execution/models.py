@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 
 from polyhunter.fields import MoneyField
-from polyhunter.lib.rows import select_by_pk
+from polyhunter.lib.rows import select_one
 
 
 class GuardrailSettings(models.Model):
@@ -51,7 +51,7 @@ class GuardrailSettings(models.Model):
     def current(cls) -> GuardrailSettings:
         # Read for every batch and fan-out: a plain primary-key SELECT building the instance as
         # the ORM does (polyhunter.lib.rows); get_or_create only when the row does not exist yet.
-        row = select_by_pk(cls, cls.SINGLETON_ID)
+        row = select_one(cls, id=cls.SINGLETON_ID)
         if row is None:
             row, _ = cls.objects.get_or_create(id=cls.SINGLETON_ID)
         return row

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from copytrading.models import CopyTrade, Deployment
 from copytrading.pipeline.leases import finish, lease_length, lease_owner, write_fenced
+from copytrading.pipeline.loading import load_held
 from copytrading.pipeline.positions import position_apply_fill
 from copytrading.pipeline.submit import SETTLEMENT_CHECK, post_and_record
 from copytrading.reasons import Reason
@@ -74,10 +75,12 @@ def _take(ids: list[int], *, now: datetime) -> list[CopyTrade]:
     """Lease rows for reconciliation; rows another worker holds are left alone."""
     owner = lease_owner()
     unheld = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
-    CopyTrade.objects.filter(unheld, id__in=ids, status__in=[*_LOOKUP, CopyTrade.Status.FILLED]).update(
+    taken = CopyTrade.objects.filter(unheld, id__in=ids, status__in=[*_LOOKUP, CopyTrade.Status.FILLED]).update(
         lease_owner=owner, lease_until=now + lease_length(), lease_version=F("lease_version") + 1, updated_at=now
     )
-    return list(CopyTrade.objects.filter(lease_owner=owner).select_related("account", "leader_trade", "relationship"))
+    # By primary key, as claim does: lease_owner has no index (filtering on it alone scanned the
+    # whole table every reconcile tick), and only these ids can carry the fresh owner token.
+    return load_held(ids=ids, owner=owner) if taken else []
 
 
 def _resolve(row: CopyTrade, *, now: datetime) -> None:

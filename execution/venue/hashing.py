@@ -24,21 +24,8 @@ ORDER_TYPEHASH = keccak(text=ORDER_TYPE_STRING)
 DOMAIN_TYPEHASH = keccak(text="EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)")
 EXCHANGE_NAME = "Polymarket CTF Exchange"
 _EXCHANGE_NAME_HASH = keccak(text=EXCHANGE_NAME)
-_STRUCT_TYPES = [
-    "bytes32",
-    "uint256",
-    "address",
-    "address",
-    "uint256",
-    "uint256",
-    "uint256",
-    "uint8",
-    "uint8",
-    "uint256",
-    "bytes32",
-    "bytes32",
-]
 _SIDES = {"BUY": 0, "SELL": 1}
+_PAD_ADDRESS = bytes(12)  # an address is right-aligned in its 32-byte word
 
 
 @lru_cache(maxsize=64)
@@ -54,26 +41,31 @@ def domain_separator(*, chain_id: int, exchange: str, version: str) -> bytes:
 def order_struct_hash(order: Mapping[str, object]) -> bytes:
     """keccak(abi.encode(ORDER_TYPEHASH, fields...)) of a POST-body ``order`` object.
 
+    Every field is a static type, so ``abi.encode`` is the concatenation of one 32-byte
+    big-endian word per field (Solidity ABI spec): built here directly, as eth_abi's generic
+    encoder cost ~5 % of a copy worker's CPU (the hash is taken three times per order: to sign,
+    to check the serialised body, to re-verify before the POST). The test vectors pin the result.
+
     Raises ValueError on a malformed field (unknown side, non-integer amount, bad bytes32).
     """
     side = order["side"]
     if side not in _SIDES:
         raise ValueError(f"order side must be BUY or SELL, got {side!r}")
-    values = [
+    words = (
         ORDER_TYPEHASH,
-        _uint(order["salt"], "salt"),
-        _address(order["maker"], "maker"),
-        _address(order["signer"], "signer"),
-        _uint(order["tokenId"], "tokenId"),
-        _uint(order["makerAmount"], "makerAmount"),
-        _uint(order["takerAmount"], "takerAmount"),
-        _SIDES[str(side)],
-        _uint(order["signatureType"], "signatureType"),
-        _uint(order["timestamp"], "timestamp"),
+        _word(_uint(order["salt"], "salt")),
+        _PAD_ADDRESS + _address(order["maker"], "maker"),
+        _PAD_ADDRESS + _address(order["signer"], "signer"),
+        _word(_uint(order["tokenId"], "tokenId")),
+        _word(_uint(order["makerAmount"], "makerAmount")),
+        _word(_uint(order["takerAmount"], "takerAmount")),
+        _word(_SIDES[str(side)]),
+        _word(_uint(order["signatureType"], "signatureType", bits=8)),
+        _word(_uint(order["timestamp"], "timestamp")),
         _bytes32(order["metadata"], "metadata"),
         _bytes32(order["builder"], "builder"),
-    ]
-    return keccak(abi_encode(_STRUCT_TYPES, values))
+    )
+    return keccak(b"".join(words))
 
 
 def order_hash(order: Mapping[str, object], *, chain_id: int, exchange: str, version: str) -> str:
@@ -84,7 +76,7 @@ def order_hash(order: Mapping[str, object], *, chain_id: int, exchange: str, ver
     return "0x" + digest.hex()
 
 
-def _uint(value: object, name: str) -> int:
+def _uint(value: object, name: str, *, bits: int = 256) -> int:
     # bool is an int subclass; a JSON true where an amount belongs is a corrupt payload.
     if isinstance(value, bool):
         raise ValueError(f"{name} must be an unsigned integer, got a bool")
@@ -94,9 +86,13 @@ def _uint(value: object, name: str) -> int:
         number = int(value)
     else:
         raise ValueError(f"{name} must be an unsigned integer, got {value!r}")
-    if number < 0 or number >= 2**256:
-        raise ValueError(f"{name} is out of uint256 range")
+    if number < 0 or number >= 2**bits:
+        raise ValueError(f"{name} is out of uint{bits} range")
     return number
+
+
+def _word(number: int) -> bytes:
+    return number.to_bytes(32, "big")
 
 
 def _address(value: object, name: str) -> bytes:

@@ -69,16 +69,25 @@ def columns(model: type[M], alias: str) -> Columns[M]:
     return plan
 
 
-def select_by_pk(model: type[M], pk: int | str) -> M | None:
-    """``model.objects.filter(pk=pk).first()`` without compiling a query."""
+def select_one(model: type[M], **equal: Any) -> M | None:
+    """``model.objects.filter(**equal).first()`` without compiling a query, for lookups that match
+    at most one row (a primary key or unique columns). Keys are field names, values plain values
+    (prepared for the database as the ORM prepares them)."""
     wrapper = _wrapper()
     plan = columns(model, "t")
     quote = wrapper.ops.quote_name
-    assert model._meta.pk is not None
-    pk_column = quote(_column(model._meta.pk))
-    sql = f"SELECT {plan.sql} FROM {quote(model._meta.db_table)} t WHERE t.{pk_column} = %s"  # noqa: S608
+    conditions, params = [], []
+    for name, value in equal.items():
+        field = model._meta.get_field(name)
+        if not isinstance(field, models.Field) or not field.concrete:
+            raise ValueError(f"not a column of {model.__name__}: {name}")
+        conditions.append(f"t.{quote(_column(field))} = %s")
+        params.append(field.get_db_prep_value(value, wrapper))
+    table = quote(model._meta.db_table)
+    # Identifiers come from the model's metadata; every value is a query parameter.
+    sql = f"SELECT {plan.sql} FROM {table} t WHERE {' AND '.join(conditions)}"  # noqa: S608
     with wrapper.cursor() as cursor:
-        cursor.execute(sql, [pk])
+        cursor.execute(sql, params)
         found = cursor.fetchone()
     return None if found is None else plan.build(found, wrapper)
 

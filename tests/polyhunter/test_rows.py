@@ -8,9 +8,10 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
+from copytrading.models import Deployment
 from execution.models import GuardrailSettings, TradingSwitch
 from execution.switches import engaged_switches
-from polyhunter.lib.rows import columns, select_by_pk
+from polyhunter.lib.rows import columns, select_one
 
 pytestmark = pytest.mark.django_db
 
@@ -20,14 +21,26 @@ def test_a_row_selected_by_primary_key_is_the_orm_row() -> None:
         id=GuardrailSettings.SINGLETON_ID,
         defaults={"max_order_usdc": Decimal("12.345678"), "breaker_unknown_ratio": Decimal("0.125")},
     )
-    ours = select_by_pk(GuardrailSettings, GuardrailSettings.SINGLETON_ID)
+    ours = select_one(GuardrailSettings, id=GuardrailSettings.SINGLETON_ID)
     theirs = GuardrailSettings.objects.get(id=GuardrailSettings.SINGLETON_ID)
     assert ours is not None
     for field in GuardrailSettings._meta.concrete_fields:
         mine, reference = getattr(ours, field.attname), getattr(theirs, field.attname)
         assert (mine, type(mine)) == (reference, type(reference)), field.name
     assert (ours._state.adding, ours._state.db) == (False, "default")
-    assert select_by_pk(GuardrailSettings, 2) is None
+    assert select_one(GuardrailSettings, id=2) is None
+    with pytest.raises(ValueError, match="not a column"):
+        select_one(Deployment, copy_trades=1)  # a reverse relation has no column here
+
+
+def test_a_row_selected_by_unique_columns_is_the_orm_row() -> None:
+    vip = Deployment.objects.create(key="vip", kind=Deployment.Kind.USER_DEDICATED, description="VIP")
+    ours = select_one(Deployment, key="vip", kind=Deployment.Kind.USER_DEDICATED)
+    assert ours is not None
+    assert [getattr(ours, f.attname) for f in Deployment._meta.concrete_fields] == [
+        getattr(vip, f.attname) for f in Deployment._meta.concrete_fields
+    ]
+    assert select_one(Deployment, key="vip", kind=Deployment.Kind.SHARED_BACKEND) is None
 
 
 def test_the_guardrails_are_created_on_the_first_read_then_read_by_primary_key() -> None:

@@ -11,15 +11,19 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 from django.db.models import Case, DecimalField, F, Sum, Value, When
 from django.db.models.functions import Coalesce
+from django.test import override_settings
 from django.utils import timezone
 
 from accounts.models import TradingAccount
-from copytrading.models import CopyRelationship, CopyTrade, LeaderTrade, Position
+from copytrading.deployments import deployment_current
+from copytrading.models import CopyRelationship, CopyTrade, Deployment, LeaderTrade, Position
 from copytrading.pipeline.exposure import Exposure, exposure_for
 from copytrading.pipeline.loading import load_held
+from copytrading.pipeline.reconcile import _take
 from tests.factories import (
     TOKEN_NO,
     TOKEN_YES,
@@ -260,3 +264,51 @@ def test_defaultdict_exposure_is_still_a_mapping_with_zero_for_unknown_keys() ->
     exposure = exposure_for(account_ids=[10**9], token_ids=[TOKEN_YES], now=timezone.now())
     assert exposure.follow_today[1] == Decimal(0)
     assert isinstance(exposure.follow_today, defaultdict)
+
+
+def test_the_reconciler_takes_only_the_given_rows_not_held_elsewhere_with_their_related_rows(
+    django_assert_num_queries: Any,
+) -> None:
+    now = timezone.now()
+    follow = make_relationship()
+    free, held_elsewhere, finished, not_asked = (
+        _trade(follow, status=status, side="BUY", token=TOKEN_YES) for status in ("unknown", "live", "rejected", "live")
+    )
+    CopyTrade.objects.filter(id=held_elsewhere.id).update(lease_owner="other", lease_until=now + timedelta(seconds=30))
+    taken = _take([free.id, held_elsewhere.id, finished.id], now=now)
+    assert [row.id for row in taken] == [free.id]
+    (row,) = taken
+    assert (row.lease_version, row.lease_owner != "") == (free.lease_version + 1, True)
+    with django_assert_num_queries(0):
+        assert row.leader_trade is not None
+        assert (row.account.id, row.relationship.id, row.leader_trade.leader.id) == (
+            follow.account_id,
+            follow.id,
+            follow.leader_id,
+        )
+    untouched = CopyTrade.objects.get(id=not_asked.id)
+    assert (untouched.lease_owner, untouched.lease_version) == ("", not_asked.lease_version)
+    assert CopyTrade.objects.get(id=held_elsewhere.id).lease_owner == "other"
+    assert _take([held_elsewhere.id], now=now) == []
+
+
+def test_the_current_deployment_is_read_by_key_and_the_shared_one_created_once() -> None:
+    Deployment.objects.filter(key=Deployment.SHARED_KEY).delete()
+    with override_settings(RUN_MODE=Deployment.Kind.SHARED_BACKEND):
+        created = deployment_current()
+        again = deployment_current()
+    assert (created.key, created.kind, again.id) == (Deployment.SHARED_KEY, Deployment.Kind.SHARED_BACKEND, created.id)
+    vip = Deployment.objects.create(key="vip", kind=Deployment.Kind.USER_DEDICATED)
+    with override_settings(RUN_MODE=Deployment.Kind.USER_DEDICATED, DEPLOYMENT_ID="vip"):
+        assert deployment_current().id == vip.id
+    with (
+        override_settings(RUN_MODE=Deployment.Kind.USER_DEDICATED, DEPLOYMENT_ID="nobody"),
+        pytest.raises(ImproperlyConfigured, match="nobody"),
+    ):
+        deployment_current()
+    # A shared deployment's key is never served as a dedicated one.
+    with (
+        override_settings(RUN_MODE=Deployment.Kind.USER_DEDICATED, DEPLOYMENT_ID=Deployment.SHARED_KEY),
+        pytest.raises(ImproperlyConfigured),
+    ):
+        deployment_current()

@@ -216,6 +216,10 @@ def test_a_tampered_payload_is_refused(config: EnvironmentConfig) -> None:
         SignedOrderPayload.from_json({k: v for k, v in stored.items() if k != "order_hash"})
     with pytest.raises(CorruptPayload):
         SignedOrderPayload.from_json(dict(stored, order_type="FOK"))
+    # Fields out of their ABI type's range do not hash (uint8 signature type, uint256 amounts).
+    for field, value in (('"signatureType":0', '"signatureType":256'), ('"salt":', '"salt":-')):
+        with pytest.raises(CorruptPayload, match="does not parse"):
+            SignedOrderPayload.from_json(dict(stored, body=stored["body"].replace(field, value, 1)))
 
 
 def _speed_account(*, key: str, funder: str, signature_type: int, signer: str = ADDRESS_0) -> TradingAccount:
