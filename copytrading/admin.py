@@ -28,16 +28,41 @@ from copytrading.models import CopyRelationship, CopyTrade, Deployment, LeaderTr
 from copytrading.pipeline.reconcile import copytrades_reconcile
 from copytrading.pipeline.sweep import copytrades_expire
 from copytrading.reasons import describe
+from copytrading.routing import deployment_change_problem
 from copytrading.venue_orders import VenueOrderView, venue_order_view
 from polyhunter.admin import AuditedAdmin, BoundedCountPaginator, ReadOnlyAdmin, ReasonForm, ask_reason
 
 
+class DeploymentForm(forms.ModelForm):  # type: ignore[type-arg]
+    class Meta:
+        model = Deployment
+        fields = ["key", "kind", "description", "is_active"]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned: dict[str, Any] = super().clean() or {}
+        problem = deployment_change_problem(
+            deployment=self.instance,
+            is_active=bool(cleaned.get("is_active")),
+            kind=str(cleaned.get("kind", self.instance.kind)),
+        )
+        if problem:
+            raise forms.ValidationError(problem)
+        return cleaned
+
+
 @admin.register(Deployment)
 class DeploymentAdmin(AuditedAdmin):
+    form = DeploymentForm
     list_display = ["key", "kind", "is_active", "heartbeat_at", "queues", "follows", "description"]
     list_filter = ["kind", "is_active"]
     search_fields = ["key", "description"]
     readonly_fields = ["code", "heartbeat_at", "queues", "created_at"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Deployment | None = None) -> list[str]:
+        # The key is the workers' DEPLOYMENT_ID and the prefix of their queues: renaming it would
+        # strand the rows and messages of the running workers.
+        fields = list(super().get_readonly_fields(request, obj))
+        return [*fields, "key"] if obj is not None else fields
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Deployment]:
         rows: QuerySet[Deployment] = super().get_queryset(request)

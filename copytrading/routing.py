@@ -51,3 +51,23 @@ def user_route(*, user: User, deployment: Deployment | None, actor: Actor, reaso
             after={"deployment": target, "moved": moved},
         )
     return moved
+
+
+def deployment_change_problem(*, deployment: Deployment, is_active: bool, kind: str) -> str | None:
+    """Why staff may not save ``deployment`` with this state, or None.
+
+    Deactivating a deployment (or turning it into another kind) while follows are routed to it
+    would stop their copies without a word: its workers claim only their own rows and nothing
+    else serves those follows. Staff move the users first (user_route), then deactivate.
+    """
+    if deployment.pk is None:
+        return None
+    if deployment.key == Deployment.SHARED_KEY and (not is_active or kind != Deployment.Kind.SHARED_BACKEND):
+        return "the shared backend deployment cannot be deactivated or changed into another kind"
+    routed = CopyRelationship.objects.filter(deployment=deployment).count()
+    if routed and (not is_active or kind != deployment.kind):
+        return (
+            f"{routed} follow(s) are routed to {deployment.key}: move their users to another "
+            "deployment first, or their copies would stop"
+        )
+    return None
