@@ -26,6 +26,7 @@ from copytrading.reasons import Reason
 from execution.models import GuardrailSettings
 from execution.switches import kill_switch_engaged
 from execution.venue.errors import CorruptPayload, VenueError
+from execution.venue.gateway import default_gateway
 from execution.venue.lookup import VenueOrder, VenueTrade
 from execution.venue.payload import SignedOrderPayload
 from execution.venue.services import account_trades, order_lookup
@@ -189,10 +190,12 @@ def _settle(row: CopyTrade, *, now: datetime) -> None:
         failed = [t for t in trades if t.status == "FAILED"]
         confirmed = [t for t in trades if t.status == "CONFIRMED"]
         shares = sum((t.size_for_order(row.order_hash) for t in confirmed), Decimal(0))
-        usdc = sum((t.size_for_order(row.order_hash) * t.price for t in confirmed), Decimal(0)).quantize(
-            Decimal("0.000001")
-        )
-        _confirm(row, shares=shares, usdc=usdc, failed=bool(failed) and not confirmed, now=now)
+        usdc = sum((t.usdc_for_order(row.order_hash) for t in confirmed), Decimal(0))
+        fee = Decimal(0)
+        if confirmed:
+            fees = default_gateway().market_info(row.token_id).fees
+            fee = sum((t.taker_fee_for_order(row.order_hash, fees=fees) for t in confirmed), Decimal(0))
+        _confirm(row, shares=shares, usdc=usdc, fee=fee, failed=bool(failed) and not confirmed, now=now)
     elif now - (row.filled_at or now) > SETTLE_GIVE_UP:
         finish(
             [row],
@@ -214,7 +217,7 @@ def _trades_of(row: CopyTrade) -> list[VenueTrade]:
     return [t for page in pages for t in page.trades if t.size_for_order(row.order_hash) > 0]
 
 
-def _confirm(row: CopyTrade, *, shares: Decimal, usdc: Decimal, failed: bool, now: datetime) -> None:
+def _confirm(row: CopyTrade, *, shares: Decimal, usdc: Decimal, fee: Decimal, failed: bool, now: datetime) -> None:
     with transaction.atomic():
         if failed:
             finish([row], status=CopyTrade.Status.FAILED, reason=Reason.SETTLEMENT_FAILED)
@@ -225,9 +228,10 @@ def _confirm(row: CopyTrade, *, shares: Decimal, usdc: Decimal, failed: bool, no
             status=CopyTrade.Status.CONFIRMED,
             size_matched=shares,
             fill_usdc=usdc,
+            fee_usdc=fee,
             fill_price=price,
             finished_at=now,
             lease_owner="",
             lease_until=None,
         ):
-            position_apply_fill(trade=row, shares=shares, usdc=usdc, fee=Decimal(row.fee_usdc))
+            position_apply_fill(trade=row, shares=shares, usdc=usdc, fee=fee)

@@ -14,11 +14,14 @@ recorded fixtures are the arbiter.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 from typing import Literal
 
 from execution.venue.classify import RawBody
 from execution.venue.errors import UnexpectedAnswer
+from execution.venue.orders import FeeSchedule
+
+USDC_UNIT = Decimal("0.000001")
 
 LookupKind = Literal["found", "not_found", "unknown"]
 OPEN_ORDER_STATUSES = frozenset({"LIVE", "DELAYED"})
@@ -134,6 +137,25 @@ class VenueTrade:
     @property
     def is_final(self) -> bool:
         return self.status in FINAL_TRADE_STATUSES
+
+    def usdc_for_order(self, order_hash: str) -> Decimal:
+        """pUSD this trade moved for ``order_hash``: per maker fill at its price, floored to the
+        pUSD unit as the exchange's integer arithmetic does."""
+        wanted = order_hash.lower()
+        if self.taker_order_id.lower() == wanted:
+            fills = self.maker_orders or (MakerFill(order_id="", matched_amount=self.size, price=self.price),)
+        else:
+            fills = tuple(m for m in self.maker_orders if m.order_id.lower() == wanted)
+        return sum(((m.matched_amount * m.price).quantize(USDC_UNIT, rounding=ROUND_FLOOR) for m in fills), Decimal(0))
+
+    def taker_fee_for_order(self, order_hash: str, *, fees: FeeSchedule) -> Decimal:
+        """pUSD fee this trade charged ``order_hash``: only a taker pays, per maker fill at its
+        price, on the market's V2 fee curve (reference §4.8: the trade's legacy ``fee_rate_bps``
+        is not the V2 rate)."""
+        if self.taker_order_id.lower() != order_hash.lower():
+            return Decimal(0)
+        fills = self.maker_orders or (MakerFill(order_id="", matched_amount=self.size, price=self.price),)
+        return sum((fees.taker_fee(shares=m.matched_amount, price=m.price) for m in fills), Decimal(0))
 
     def size_for_order(self, order_hash: str) -> Decimal:
         """Shares this trade filled for ``order_hash``, as taker or as one of the makers."""

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 from typing import Literal
 
+FEE_UNIT = Decimal("0.00001")
 Side = Literal["BUY", "SELL"]
 OrderType = Literal["GTC", "GTD", "FAK", "FOK"]
 RESTING_TYPES: frozenset[str] = frozenset({"GTC", "GTD"})
@@ -19,6 +20,14 @@ class FeeSchedule:
     rate: Decimal = Decimal(0)
     exponent: Decimal = Decimal(1)
     taker_only: bool = True
+
+    def taker_fee(self, *, shares: Decimal, price: Decimal) -> Decimal:
+        """pUSD charged to the taker for ``shares`` matched at ``price``, floored to 5 decimals as
+        the chain shows it (reference §4.8)."""
+        if self.rate == 0 or shares == 0:
+            return Decimal(0)
+        fee = shares * self.rate * (price * (1 - price)) ** self.exponent
+        return fee.quantize(FEE_UNIT, rounding=ROUND_FLOOR)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -19,7 +19,6 @@ from execution.venue.markets import BookLevel, OrderBook
 from execution.venue.orders import FeeSchedule
 
 _UNIT = Decimal("0.000001")
-_FEE_UNIT = Decimal("0.00001")
 ZERO = Decimal(0)
 
 
@@ -67,7 +66,7 @@ def simulate_fill(
         return PaperFill(side=side, shares=ZERO, notional=ZERO, fee=ZERO, avg_price=None, killed=True)
     traded = sum((level.size for level in taken), ZERO)
     notional = _floor(sum((level.price * level.size for level in taken), ZERO), _UNIT)
-    fee = sum((_level_fee(level, fees) for level in taken), ZERO)
+    fee = sum((fees.taker_fee(shares=level.size, price=level.price) for level in taken), ZERO)
     return PaperFill(
         side=side,
         shares=traded,
@@ -101,13 +100,6 @@ def _walk_sell(bids: tuple[BookLevel, ...], *, shares: Decimal, min_price: Decim
         taken.append(BookLevel(price=level.price, size=size))
         remaining -= size
     return taken, remaining <= 0
-
-
-def _level_fee(level: BookLevel, fees: FeeSchedule) -> Decimal:
-    if fees.rate == 0:
-        return ZERO
-    curve = (level.price * (1 - level.price)) ** fees.exponent
-    return _floor(level.size * fees.rate * curve, _FEE_UNIT)
 
 
 def _floor(value: Decimal, unit: Decimal) -> Decimal:

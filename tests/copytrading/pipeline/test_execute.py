@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 
 import pytest
 
@@ -41,6 +41,15 @@ def test_a_speed_copy_is_signed_once_filled_and_confirmed(sim: VenueSimulator) -
     position = Position.objects.get(relationship=relationship)
     assert position.shares == row.size_matched
     assert len(sim.orders()) == 1
+    # The market charges takers 4 % on the p(1-p) curve: the fee the venue took is recorded and
+    # counted in the position's cost, to the last unit of pUSD the wallet paid.
+    spent = Decimal(1000) - sim.balances(account.signer_address)["pusd"]
+    expected_fee = (row.size_matched * Decimal("0.04") * Decimal("0.57") * Decimal("0.43")).quantize(
+        Decimal("0.00001"), rounding=ROUND_FLOOR
+    )
+    assert row.fee_usdc == expected_fee > 0
+    assert row.fill_usdc + row.fee_usdc == spent
+    assert position.cost_usdc == spent
 
 
 def test_a_paper_copy_fills_against_the_book_without_keys(sim: VenueSimulator) -> None:

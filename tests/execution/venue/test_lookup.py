@@ -16,6 +16,7 @@ from execution.venue.lookup import (
     parse_trades_page,
 )
 from execution.venue.markets import parse_book, parse_clob_market, parse_condition_id
+from execution.venue.orders import FeeSchedule
 from tests.execution.venue.conftest import CONDITION, fixture
 from tests.factories import TOKEN_NO
 
@@ -142,6 +143,25 @@ def test_a_trade_says_how_much_it_filled_for_an_order_as_taker_or_maker() -> Non
     assert trade.size_for_order(HASH) == Decimal(10)
     assert trade.size_for_order("0x" + "3" * 64) == Decimal(4)
     assert trade.size_for_order("0x" + "9" * 64) == Decimal(0)
+
+
+def test_a_trade_says_what_it_cost_an_order_and_only_the_taker_pays_a_fee() -> None:
+    row = _trade(
+        maker_orders=[
+            *_trade()["maker_orders"],
+            {"order_id": "0x" + "4" * 64, "matched_amount": "0.333333", "price": "0.57"},
+        ]
+    )
+    row["size"] = "10.333333"
+    (trade,) = parse_trades_page({"data": [row]}).trades
+    fees = FeeSchedule(rate=Decimal("0.072"))
+    # Per maker fill at its own price, floored to the unit: 3.3 + 2.24 + 0.18999981 -> 0.189999.
+    assert trade.usdc_for_order(HASH) == Decimal("5.729999")
+    assert trade.usdc_for_order("0x" + "3" * 64) == Decimal("2.24")
+    # 6 x 0.072 x 0.55 x 0.45 = 0.10692; 4 x 0.072 x 0.2464 = 0.0709632 -> 0.07096; 0.00588239... -> 0.00588
+    assert trade.taker_fee_for_order(HASH, fees=fees) == Decimal("0.10692") + Decimal("0.07096") + Decimal("0.00588")
+    assert trade.taker_fee_for_order("0x" + "3" * 64, fees=fees) == 0
+    assert trade.taker_fee_for_order(HASH, fees=FeeSchedule()) == 0
 
 
 @pytest.mark.parametrize(
