@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from copytrading.follows import market_list_reason
 from copytrading.models import CopyRelationship, CopyTrade, Deployment, LeaderTrade, Position
 from copytrading.reasons import Reason
 from execution.models import GuardrailSettings
@@ -135,22 +136,22 @@ def _held_for_leader(*, trade: LeaderTrade, follows: list[CopyRelationship]) -> 
 
 
 def _skip_reason(*, trade: LeaderTrade, follow: CopyRelationship, held: set[int]) -> str | None:
-    checks: list[tuple[bool, str]] = [
+    # A trade seen on chain has no condition id yet: an allow list may name its market by
+    # condition id, so only execute can tell (it checks the lists again against the venue's
+    # market info, pipeline/quoting.py — which also holds a deny list by condition id).
+    listed = market_list_reason(follow, token_id=trade.token_id, condition_id=trade.condition_id)
+    if listed == Reason.MARKET_NOT_ALLOWED and not trade.condition_id:
+        listed = None
+    checks: list[tuple[bool, str | None]] = [
         (trade.leader.paused, Reason.LEADER_PAUSED),
         (follow.status == CopyRelationship.Status.PAUSED, Reason.FOLLOW_PAUSED),
         (follow.account.paused, Reason.ACCOUNT_PAUSED),
-        (_market_denied(trade, follow.market_deny), Reason.MARKET_DENIED),
-        (bool(follow.market_allow) and not _market_denied(trade, follow.market_allow), Reason.MARKET_NOT_ALLOWED),
+        (listed is not None, listed),
         (not _price_in_band(trade.price, follow), Reason.PRICE_OUTSIDE_BAND),
         (trade.side == LeaderTrade.Side.SELL and not follow.copy_sells, Reason.COPY_SELLS_OFF),
         (trade.side == LeaderTrade.Side.SELL and follow.id not in held, Reason.NOTHING_TO_SELL),
     ]
     return next((str(reason) for failed, reason in checks if failed), None)
-
-
-def _market_denied(trade: LeaderTrade, listed: list[str]) -> bool:
-    ids = {trade.token_id, trade.condition_id.lower()} - {""}
-    return any(str(item).lower() in ids for item in listed)
 
 
 def _price_in_band(price: Decimal, follow: CopyRelationship) -> bool:

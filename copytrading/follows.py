@@ -198,3 +198,14 @@ def follow_update(
             actor=actor, action="follow.update", target=row, reason=reason, before=before, after=snapshot(row, changed)
         )
     return row
+
+
+def market_list_reason(follow: CopyRelationship, *, token_id: str, condition_id: str) -> str | None:
+    """Why the follow's market allow/deny lists keep it out of this market (token or condition
+    id, case-insensitive), or None. The deny list wins."""
+    ids = {token_id, condition_id.lower()} - {""}
+    if any(str(item).lower() in ids for item in follow.market_deny):
+        return "market_denied"
+    if follow.market_allow and not any(str(item).lower() in ids for item in follow.market_allow):
+        return "market_not_allowed"
+    return None

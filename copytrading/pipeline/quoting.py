@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from copytrading.follows import market_list_reason
 from copytrading.models import CopyTrade
 from execution.sizing import Skip
 from execution.venue.errors import VenueError
@@ -44,6 +45,23 @@ def quote_rows(rows: list[CopyTrade]) -> dict[int, Quote | Skip]:
         if market.accepting_orders is False:
             quotes[row.id] = Skip("market_closed", "")
             continue
+        listed = _market_list_skip(row, market)
+        if listed is not None:
+            quotes[row.id] = listed
+            continue
         best = book.best_ask if row.side == CopyTrade.Side.BUY else book.best_bid
         quotes[row.id] = Quote(market=market, book=book, best_price=best)
     return quotes
+
+
+def _market_list_skip(row: CopyTrade, market: MarketInfo) -> Skip | None:
+    """The follow's allow/deny lists against the market's condition id as the venue knows it.
+
+    Fan-out already applied them with what the leader trade carried, but a trade seen on chain
+    has only its token id: a deny list of condition ids must hold for it too. Protective exits
+    (no leader trade) are never held back: they close a position the follower already has.
+    """
+    if row.leader_trade_id is None:
+        return None
+    reason = market_list_reason(row.relationship, token_id=row.token_id, condition_id=market.condition_id)
+    return Skip(reason, f"market {market.condition_id}") if reason else None

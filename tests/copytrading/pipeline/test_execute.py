@@ -11,8 +11,8 @@ from copytrading.models import CopyTrade, Position
 from copytrading.pipeline.execute import copytrades_execute
 from copytrading.pipeline.reconcile import reconcile_due
 from execution.simulator import VenueSimulator
-from tests.copytrading.pipeline.conftest import follow, leader_buy, speed_account
-from tests.factories import make_account, shared_deployment
+from tests.copytrading.pipeline.conftest import CONDITION, KEYS, follow, leader_buy, speed_account
+from tests.factories import make_account, make_leader, shared_deployment
 
 pytestmark = pytest.mark.django_db
 
@@ -89,3 +89,22 @@ def test_a_copy_of_a_leader_trade_retracted_by_a_reorg_is_skipped(sim: VenueSimu
     row = CopyTrade.objects.get(leader_trade=trade)
     assert (row.status, row.reason_code) == (CopyTrade.Status.SKIPPED, "leader_retracted")
     assert sim.orders() == []
+
+
+def test_market_lists_by_condition_id_hold_for_a_trade_seen_on_chain_without_one(sim: VenueSimulator) -> None:
+    """A chain-detected trade carries only its token id: fan-out cannot match a condition id, so
+    execute checks the lists again against the venue's market info, before anything is signed."""
+    account = speed_account(sim)
+    leader = make_leader()
+    denied = follow(account, leader, market_deny=[CONDITION.upper().replace("0X", "0x")])
+    allowed = follow(speed_account(sim, key=KEYS[1]), leader, market_allow=[CONDITION])
+    elsewhere = follow(speed_account(sim, key=KEYS[2]), leader, market_allow=["0x" + "ab" * 32])
+    trade = leader_buy(leader)
+    assert trade.condition_id == ""
+    rows = {row.relationship_id: row for row in run(trade.id)}
+    assert rows[denied.id].status == CopyTrade.Status.SKIPPED
+    assert rows[denied.id].reason_code == "market_denied"
+    assert rows[elsewhere.id].status == CopyTrade.Status.SKIPPED
+    assert rows[elsewhere.id].reason_code == "market_not_allowed"
+    assert rows[allowed.id].status == CopyTrade.Status.FILLED
+    assert [order["id"] for order in sim.orders()] == [rows[allowed.id].order_hash]

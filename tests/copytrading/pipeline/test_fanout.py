@@ -63,7 +63,7 @@ def test_it_writes_skipped_rows_with_their_reason() -> None:
     denied = make_relationship(leader=leader, market_deny=[TOKEN_YES])
     allowed_elsewhere = make_relationship(leader=leader, market_allow=["0xabc"])
     stopped = make_relationship(leader=leader, status=CopyRelationship.Status.STOPPED)
-    trade = make_leader_trade(leader=leader, price=Decimal("0.56"))
+    trade = make_leader_trade(leader=leader, price=Decimal("0.56"), condition_id="0x" + "cd" * 32)
     fanout_leader_trade(leader_trade_id=trade.id, deployment=shared_deployment())
     found = statuses(trade)
     assert found[paused.id] == ("skipped", "follow_paused")
@@ -72,6 +72,18 @@ def test_it_writes_skipped_rows_with_their_reason() -> None:
     assert found[denied.id] == ("skipped", "market_denied")
     assert found[allowed_elsewhere.id] == ("skipped", "market_not_allowed")
     assert stopped.id not in found
+
+
+def test_an_allow_list_is_left_to_execute_when_the_trade_has_no_condition_id() -> None:
+    """A trade seen on chain carries only its token: "0xabc" could be its market's condition id."""
+    leader = make_leader()
+    allowed_elsewhere = make_relationship(leader=leader, market_allow=["0xabc"])
+    denied = make_relationship(leader=leader, market_deny=[TOKEN_YES])
+    trade = make_leader_trade(leader=leader, price=Decimal("0.56"))
+    fanout_leader_trade(leader_trade_id=trade.id, deployment=shared_deployment())
+    found = statuses(trade)
+    assert found[allowed_elsewhere.id] == ("pending", "")
+    assert found[denied.id] == ("skipped", "market_denied")
 
 
 def test_a_leader_sell_is_an_exit_only_for_follows_that_hold_the_token() -> None:
