@@ -21,7 +21,7 @@ from dramatiq_crontab import scheduler
 from copytrading.deployments import deployment_current
 from copytrading.detection.replay import ReplaySummary, tape_replay
 from execution.simulator import VenueSimulator, scenario_from_activity_tape
-from polyhunter.broker import import_task_modules
+from polyhunter.broker import import_task_modules, stop_worker
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ class Embedded:
         if scheduler.running:
             scheduler.shutdown(wait=False)
         for worker in self.workers:
-            worker.stop(timeout=5_000)
+            stop_worker(worker, timeout_ms=5_000)
         if self.simulator is not None:
             self.simulator.stop()
 

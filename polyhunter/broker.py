@@ -31,6 +31,17 @@ def start_embedded_worker(*, threads: int = 4, queues: set[str] | None = None) -
     return worker
 
 
+def stop_worker(worker: dramatiq.Worker, *, timeout_ms: int = 600_000) -> None:
+    """Stop an in-process worker for good.
+
+    ``Worker.stop`` leaves the worker's middleware on the broker, and that middleware starts a
+    consumer for every queue declared later (``send_to_queue`` declares per-deployment lanes):
+    a stopped worker would grow consumer threads that fetch messages nobody processes.
+    """
+    worker.stop(timeout=timeout_ms)
+    worker.broker.middleware[:] = [m for m in worker.broker.middleware if getattr(m, "worker", None) is not worker]
+
+
 def send_to_queue(actor: dramatiq.Actor[..., Any], queue_name: str, *args: Any) -> None:
     """Send a message for ``actor`` to a queue chosen at run time (per-deployment lanes).
 

@@ -59,7 +59,9 @@ def broker() -> Iterator[dramatiq.Broker]:
 @pytest.fixture
 def worker(broker: dramatiq.Broker) -> Iterator[dramatiq.Worker]:
     """A real Dramatiq worker consuming the configured broker in this process."""
+    from polyhunter.broker import stop_worker
+
     running = dramatiq.Worker(broker, worker_timeout=100, worker_threads=2)
     running.start()
     yield running
-    running.stop()
+    stop_worker(running)

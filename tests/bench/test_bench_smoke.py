@@ -19,6 +19,7 @@ from bench.harness import NullProbe, Plan, run_all
 from bench.world import Shape, followers, scenario, seed
 from execution.simulator import VenueSimulator
 from execution.venue.gateway import default_gateway
+from polyhunter.broker import stop_worker
 
 SHAPE = Shape(accounts=4, leaders=2, per_leader=2, markets=2, latency_leaders=2, latency_per_leader=1)
 PLAN = Plan(
@@ -50,7 +51,7 @@ def test_a_tiny_benchmark_completes_and_writes_the_report(counted: dramatiq.Brok
             world = seed(SHAPE, people)
             results = run_all(world, PLAN, probe=NullProbe(), cores=2, phases=phases)
         finally:
-            worker.stop()
+            stop_worker(worker)
             default_gateway.cache_clear()
     built = report.build(
         started_at="2026-01-01T00:00:00+00:00",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import dramatiq
@@ -10,6 +11,7 @@ from django.conf import settings
 
 from copytrading.models import Deployment
 from copytrading.tasks import record_heartbeat
+from polyhunter.broker import stop_worker
 from tests.factories import shared_deployment
 
 
@@ -31,3 +33,16 @@ def test_task_messages_carry_ids_only() -> None:
     message = record_heartbeat.message("shared")
     assert message.args == ("shared",)
     assert message.kwargs == {}
+
+
+def test_a_stopped_worker_starts_no_consumer_for_a_queue_declared_later(broker: dramatiq.Broker) -> None:
+    """Dramatiq's Worker.stop leaves its middleware on the broker, which would start a consumer
+    for every queue declared afterwards (per-deployment lanes are declared at run time)."""
+    worker = dramatiq.Worker(broker, worker_timeout=50, worker_threads=1)
+    worker.start()
+    stop_worker(worker)
+    before = {t for t in threading.enumerate() if type(t).__name__ == "ConsumerThread"}
+    broker.declare_queue("late.copies")
+    after = {t for t in threading.enumerate() if type(t).__name__ == "ConsumerThread"}
+    assert after - before == set()
+    assert "late.copies" not in worker.consumers

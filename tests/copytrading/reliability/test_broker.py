@@ -17,7 +17,7 @@ from copytrading.fanout import fanout_leader_trade
 from copytrading.models import CopyTrade, Deployment
 from copytrading.tasks import execute_copy_trades
 from execution.venue.gateway import default_gateway
-from polyhunter.broker import send_to_queue
+from polyhunter.broker import send_to_queue, stop_worker
 from tests.copytrading.reliability.conftest import Checker
 from tests.copytrading.reliability.harness import (
     Evidence,
@@ -47,7 +47,7 @@ def workers(broker: dramatiq.Broker, *, count: int = 1, threads: int = 1) -> Ite
         yield running
     finally:
         for worker in running:
-            worker.stop()
+            stop_worker(worker)
 
 
 def drain(broker: dramatiq.Broker) -> None:

@@ -14,6 +14,7 @@ from copytrading.fanout import fanout_leader_trade
 from copytrading.models import CopyTrade, Deployment, WatchedWallet
 from copytrading.pipeline.execute import copytrades_execute
 from copytrading.reasons import Reason
+from polyhunter.broker import stop_worker
 from tests.copytrading.reliability.conftest import Checker
 from tests.copytrading.reliability.harness import (
     Evidence,
@@ -56,7 +57,7 @@ def test_a_follows_daily_cap_is_never_exceeded_even_when_every_orders_answer_is_
     try:
         evidence.broker.join("shared.copies", timeout=60_000)
     finally:
-        worker.stop()
+        stop_worker(worker)
 
     rows = list(CopyTrade.objects.all())
     sent = [row for row in rows if row.order_hash]
