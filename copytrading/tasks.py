@@ -17,6 +17,7 @@ import copytrading.detection.actors  # noqa: F401  (declares the detection actor
 from copytrading.deployments import deployment_current, deployment_heartbeat
 from copytrading.fanout import fanout_leader_trade
 from copytrading.models import Deployment
+from copytrading.observed import scheduler_heartbeat
 from copytrading.pipeline.execute import copytrades_execute
 from copytrading.pipeline.reconcile import reconcile_due
 from copytrading.pipeline.sweep import sweep_deployment
@@ -76,6 +77,7 @@ def positions_tick() -> None:
 @dramatiq.actor(queue_name="platform", max_retries=0, time_limit=10_000)
 def platform_tick() -> None:
     """Ask every active deployment's own workers to sweep and reconcile their rows."""
+    scheduler_heartbeat()
     for key in Deployment.objects.filter(is_active=True).values_list("key", flat=True):
         send_to_queue(reconcile_deployment, f"{key}.reconcile", key)
 

@@ -10,6 +10,7 @@ from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django_dramatiq import admin as _dramatiq_admin  # noqa: F401  (registers Task first, whatever the app order)
 from django_dramatiq.models import Task
 
 from polyhunter.audit import audited_save

@@ -1,0 +1,28 @@
+"""gunicorn's configuration (read from the working directory): metrics across its workers.
+
+Every worker writes its metrics into ``METRICS_DIR/web-<port>`` (emptied when the master starts),
+so /metrics, served by whichever worker gets the scrape, sums all of them; a worker that exits is
+marked dead so its live gauges drop out.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from polyhunter import config
+from polyhunter.metrics_files import metrics_folder_prepare, multiprocess_environment
+
+_values = config.load(os.environ)
+_port = os.environ.get("PORT", "8000")
+_folder = config.BASE_DIR / _values["METRICS_DIR"] / f"web-{_port}"
+
+
+def on_starting(server: Any) -> None:
+    multiprocess_environment(metrics_folder_prepare(_folder))
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid, str(_folder))  # type: ignore[no-untyped-call]
