@@ -10,16 +10,18 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from polyhunter import config
-from polyhunter.metrics_files import metrics_folder_prepare, multiprocess_environment
+# Names without a leading underscore are gunicorn settings ("config" is one): keep ours private.
+from polyhunter import config as _config
+from polyhunter.metrics_files import metrics_folder_prepare as _prepare
+from polyhunter.metrics_files import multiprocess_environment as _environment
 
-_values = config.load(os.environ)
+_values = _config.load(os.environ)
 _port = os.environ.get("PORT", "8000")
-_folder = config.BASE_DIR / _values["METRICS_DIR"] / f"web-{_port}"
+_folder = _config.BASE_DIR / _values["METRICS_DIR"] / f"web-{_port}"
 
 
 def on_starting(server: Any) -> None:
-    multiprocess_environment(metrics_folder_prepare(_folder))
+    _environment(_prepare(_folder))
 
 
 def child_exit(server: Any, worker: Any) -> None:

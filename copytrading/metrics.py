@@ -19,17 +19,13 @@ when it exists (issue #12); until then nothing is exported for it.
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Iterable
 from datetime import datetime
 
-from django.db import transaction
 from prometheus_client import Counter, Histogram
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-
-logger = logging.getLogger(__name__)
 
 COPY_OUTCOMES = Counter(
     "polyhunter_copies",
@@ -59,10 +55,10 @@ STAGES = ("fanout", "claim", "sign", "post", "answer")
 
 
 def copies_counted(*, status: str, reason: str, count: int = 1) -> None:
-    """Count copies that reached ``status`` once the transaction that wrote them commits."""
+    """Count copies that reached ``status`` (written by the caller; a write that rolls back after
+    this is rare enough that the counter does not wait for the commit)."""
     if count:
-        child = COPY_OUTCOMES.labels(status=status, reason=reason or "none")
-        transaction.on_commit(lambda: child.inc(count))
+        COPY_OUTCOMES.labels(status=status, reason=reason or "none").inc(count)
 
 
 def stage_observed(stage: str, start: datetime | None, end: datetime | None) -> None:

@@ -247,6 +247,7 @@ def _reserve_one(
         return None
     now = timezone.now()
     stage_observed("sign", row.claimed_at, now)
+    row.signed_at = now  # written with the batch; the POST stage is timed from it
     values: dict[str, object] = {
         "status": CopyTrade.Status.SIGNED,
         "signed_order": payload.to_json(),
