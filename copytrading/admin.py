@@ -24,7 +24,16 @@ from copytrading.follows import (
     follow_settings_problems,
     follow_update,
 )
-from copytrading.models import CopyRelationship, CopyTrade, Deployment, LeaderTrade, Position, WatchedWallet
+from copytrading.models import (
+    ArchivedCopyTrade,
+    ArchivedLeaderTrade,
+    CopyRelationship,
+    CopyTrade,
+    Deployment,
+    LeaderTrade,
+    Position,
+    WatchedWallet,
+)
 from copytrading.pipeline.reconcile import copytrades_reconcile
 from copytrading.pipeline.sweep import copytrades_expire
 from copytrading.reasons import describe
@@ -317,6 +326,28 @@ class CopyTradeAdmin(ReadOnlyAdmin):
         context = {**self.admin_site.each_context(request), "title": "Venue order", "trade": trade, "view": view}
         context |= {"opts": self.model._meta, "back": reverse("admin:copytrading_copytrade_change", args=[trade.pk])}
         return TemplateResponse(request, "admin/copytrading/copytrade/venue_order.html", context)
+
+
+@admin.register(ArchivedCopyTrade)
+class ArchivedCopyTradeAdmin(ReadOnlyAdmin):
+    """Copy trades past retention (``manage.py archive``), as they were when archived."""
+
+    list_display = ["created_at", "account", "leader_address", "side", "status", "reason_code", "fill_usdc"]
+    list_filter = ["status", "side"]
+    search_fields = ["=code", "=order_hash", "=token_id", "account__user__username", "leader_address"]
+    list_select_related = ["account__user"]
+    show_full_result_count = False
+    paginator = BoundedCountPaginator
+
+
+@admin.register(ArchivedLeaderTrade)
+class ArchivedLeaderTradeAdmin(ReadOnlyAdmin):
+    list_display = ["detected_at", "leader", "side", "shares", "price", "usdc", "source", "status", "tx_hash"]
+    list_filter = ["source", "status", "side"]
+    search_fields = ["tx_hash", "token_id", "leader__address", "dedupe_key"]
+    list_select_related = ["leader"]
+    show_full_result_count = False
+    paginator = BoundedCountPaginator
 
 
 @admin.register(Position)

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from polymarket import SecureClient
 from polymarket.errors import OrderHeartbeatMismatchError, RequestRejectedError
-from polymarket.models.clob import PriceRequest
+from polymarket.models.clob import AcceptedOrder, PriceRequest
 
 from execution.simulator import VenueSimulator
 
@@ -29,10 +29,17 @@ def wait_until(check: object, *, timeout: float = 10.0) -> None:
     raise AssertionError("condition not met in time")
 
 
+def rest(client: SecureClient, token_id: str, price: str) -> str:
+    """A resting BUY of 10 shares; its order id."""
+    answer = client.post_order(client.create_limit_order(token_id=token_id, side="BUY", price=Decimal(price), size=10))
+    assert isinstance(answer, AcceptedOrder)
+    return answer.order_id
+
+
 def buy_at_market(client: SecureClient, amount: str = "5.7") -> str:
     order = client.create_market_order(token_id=YES, side="BUY", amount=Decimal(amount), order_type="FAK")
     answer = client.post_order(order)
-    assert answer.ok
+    assert isinstance(answer, AcceptedOrder)
     return answer.order_id
 
 
@@ -80,7 +87,7 @@ def test_market_listings_page_with_the_clob_cursor(served: VenueSimulator) -> No
 def test_a_silent_heartbeat_cancels_every_open_order_of_the_key(
     served: VenueSimulator, client: SecureClient, clock: ShiftedClock
 ) -> None:
-    resting = client.post_order(client.create_limit_order(token_id=YES, side="BUY", price=Decimal("0.50"), size=10))
+    resting = rest(client, YES, "0.50")
     first = client.send_order_heartbeat()
     second = client.send_order_heartbeat(heartbeat_id=first.heartbeat_id)
     with pytest.raises(OrderHeartbeatMismatchError) as stale:
@@ -88,20 +95,20 @@ def test_a_silent_heartbeat_cancels_every_open_order_of_the_key(
     assert stale.value.heartbeat_id == second.heartbeat_id
     clock.offset = 9  # within the 10 s: still armed
     time.sleep(0.2)
-    assert served.order(resting.order_id)["status"] == "LIVE"  # type: ignore[index]
+    assert served.order(resting)["status"] == "LIVE"  # type: ignore[index]
     clock.offset = 11
-    wait_until(lambda: served.order(resting.order_id)["status"] == "CANCELED")  # type: ignore[index]
+    wait_until(lambda: served.order(resting)["status"] == "CANCELED")  # type: ignore[index]
     # Expiry removed the registration: the next heartbeat starts again from an empty id.
     assert client.send_order_heartbeat().heartbeat_id
 
 
 def test_cancel_market_orders_cancels_only_that_market(served: VenueSimulator, client: SecureClient) -> None:
-    yes = client.post_order(client.create_limit_order(token_id=YES, side="BUY", price=Decimal("0.50"), size=10))
-    no = client.post_order(client.create_limit_order(token_id=NO, side="BUY", price=Decimal("0.30"), size=10))
+    yes = rest(client, YES, "0.50")
+    no = rest(client, NO, "0.30")
     canceled = client.cancel_market_orders(asset_id=YES)
-    assert list(canceled.canceled) == [yes.order_id]
-    assert served.order(no.order_id)["status"] == "LIVE"  # type: ignore[index]
-    assert list(client.cancel_market_orders(market=CID).canceled) == [no.order_id]
+    assert list(canceled.canceled) == [yes]
+    assert served.order(no)["status"] == "LIVE"  # type: ignore[index]
+    assert list(client.cancel_market_orders(market=CID).canceled) == [no]
 
 
 def test_closed_only_status_follows_the_restriction(served: VenueSimulator, client: SecureClient) -> None:
@@ -112,22 +119,22 @@ def test_closed_only_status_follows_the_restriction(served: VenueSimulator, clie
 
 def test_notifications_show_fills_and_cancels_and_can_be_dropped(served: VenueSimulator, client: SecureClient) -> None:
     buy_at_market(client)
-    resting = client.post_order(client.create_limit_order(token_id=YES, side="BUY", price=Decimal("0.50"), size=10))
-    client.cancel_order(order_id=resting.order_id)
+    resting = rest(client, YES, "0.50")
+    client.cancel_order(order_id=resting)
     notes = client.get_notifications()
     assert sorted(int(n.type) for n in notes) == [1, 2]
     cancel = next(n for n in notes if int(n.type) == 1)
-    assert cancel.payload.order_id == resting.order_id  # type: ignore[union-attr]
+    assert cancel.payload.order_id == resting  # type: ignore[union-attr]
     client.drop_notifications(ids=[cancel.id])
     assert [int(n.type) for n in client.get_notifications()] == [2]
 
 
 def test_order_scoring_says_whether_the_order_rests(served: VenueSimulator, client: SecureClient) -> None:
-    resting = client.post_order(client.create_limit_order(token_id=YES, side="BUY", price=Decimal("0.50"), size=10))
-    assert client.get_order_scoring(order_id=resting.order_id) is True
-    assert client.get_orders_scoring(order_ids=[resting.order_id]) == {resting.order_id: True}
-    client.cancel_order(order_id=resting.order_id)
-    assert client.get_order_scoring(order_id=resting.order_id) is False
+    resting = rest(client, YES, "0.50")
+    assert client.get_order_scoring(order_id=resting) is True
+    assert client.get_orders_scoring(order_ids=[resting]) == {resting: True}
+    client.cancel_order(order_id=resting)
+    assert client.get_order_scoring(order_id=resting) is False
 
 
 def test_unknown_paths_answer_json(served: VenueSimulator) -> None:
