@@ -10,6 +10,7 @@ or FAILED. An unknown outcome is never retried with a new signature.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -53,6 +54,27 @@ def reconcile_due(*, deployment: Deployment, now: datetime | None = None) -> int
 def copytrades_reconcile(*, ids: list[int]) -> int:
     """Staff "reconcile now": ask the venue about these rows immediately (same rules)."""
     return _reconcile(ids, now=timezone.now())
+
+
+@dataclass(frozen=True)
+class ReconcileFinding:
+    code: str
+    before: str
+    after: str
+    reason: str
+
+
+def copytrades_reconcile_report(*, ids: list[int]) -> tuple[int, list[ReconcileFinding]]:
+    """``copytrades_reconcile`` and what it found: each row's status before and after, and why."""
+    before = dict(CopyTrade.objects.filter(id__in=ids).values_list("id", "status"))
+    looked_at = copytrades_reconcile(ids=ids)
+    found = [
+        ReconcileFinding(str(code), before.get(row_id, ""), status, reason)
+        for row_id, code, status, reason in CopyTrade.objects.filter(id__in=ids)
+        .order_by("id")
+        .values_list("id", "code", "status", "reason_code")
+    ]
+    return looked_at, found
 
 
 def _reconcile(ids: list[int], *, now: datetime) -> int:
