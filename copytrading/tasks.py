@@ -85,7 +85,7 @@ def platform_tick() -> None:
         send_to_queue(reconcile_deployment, f"{key}.reconcile", key)
 
 
-@cron("30 4 * * 0")  # type: ignore[untyped-decorator]  # every Sunday 04:30 UTC; dramatiq-crontab ships no types
+@cron("30 4 * * Sun")  # type: ignore[untyped-decorator]  # every Sunday 04:30 UTC; dramatiq-crontab ships no types
 @dramatiq.actor(queue_name="platform", max_retries=0, time_limit=6 * 3600 * 1000)
 def archive_weekly() -> None:
     """Archive what is past ARCHIVE_RETENTION_DAYS (0: off), in killable batches (copytrading.archive)."""

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -117,6 +118,8 @@ def test_archive_killed_half_way_and_rerun_archives_each_row_once_and_pages_stil
     assert f"archived {len(made['archivable'])} copy trades" not in out  # the first run's rows are not counted again
     assert f"archived {len(made['archivable']) - 2 * BATCH} copy trades" in out
     assert "archive copy trades [" in err  # the progress bar
+    if connection.vendor == "postgresql":
+        assert "vacuumed and analysed:" in out
 
     archived_ids = list(ArchivedCopyTrade.objects.values_list("original_id", flat=True))
     assert sorted(archived_ids) == sorted(made["archivable"])  # each exactly once
@@ -156,3 +159,25 @@ def test_the_command_refuses_a_malformed_age() -> None:
 
     with pytest.raises(CommandError, match="90d"):
         call_command("archive", "--older-than", "three months")
+
+
+def test_the_scheduler_runs_the_archive_every_week() -> None:
+    from dramatiq_crontab import scheduler
+
+    import copytrading.tasks  # noqa: F401  (declares the scheduled actors)
+
+    (job,) = [job for job in scheduler.get_jobs() if job.name == "archive_weekly"]
+    assert str(job.trigger) == "cron[month='*', day='*', day_of_week='sun', hour='4', minute='30']"
+
+
+@pytest.mark.django_db
+def test_the_weekly_archive_uses_the_retention_setting(settings: object) -> None:
+    from copytrading.tasks import archive_weekly
+
+    made = old_history(make_user())
+    settings.ARCHIVE_RETENTION_DAYS = 0  # type: ignore[attr-defined]
+    archive_weekly()
+    assert not ArchivedCopyTrade.objects.exists()
+    settings.ARCHIVE_RETENTION_DAYS = 90  # type: ignore[attr-defined]
+    archive_weekly()
+    assert ArchivedCopyTrade.objects.count() == len(made["archivable"])
