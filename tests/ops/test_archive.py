@@ -21,6 +21,7 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from prometheus_client import REGISTRY
 
 from accounts.models import User
 from copytrading.archive import archive_run
@@ -178,6 +179,9 @@ def test_the_weekly_archive_uses_the_retention_setting(settings: object) -> None
     settings.ARCHIVE_RETENTION_DAYS = 0  # type: ignore[attr-defined]
     archive_weekly()
     assert not ArchivedCopyTrade.objects.exists()
+    before = REGISTRY.get_sample_value("polyhunter_archived_rows_total", {"table": "copy_trades"}) or 0
     settings.ARCHIVE_RETENTION_DAYS = 90  # type: ignore[attr-defined]
     archive_weekly()
     assert ArchivedCopyTrade.objects.count() == len(made["archivable"])
+    moved = REGISTRY.get_sample_value("polyhunter_archived_rows_total", {"table": "copy_trades"})
+    assert moved == before + len(made["archivable"])
