@@ -9,14 +9,18 @@ started with ``--queues`` naming exactly their lanes.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import dramatiq
 from django.conf import settings
-from dramatiq_crontab import interval
+from dramatiq_crontab import cron, interval
 
 import copytrading.detection.actors  # noqa: F401  (declares the detection actors and their schedule)
+from copytrading.archive import archive_run
 from copytrading.deployments import deployment_current, deployment_heartbeat
 from copytrading.fanout import fanout_leader_trade
 from copytrading.models import Deployment
+from copytrading.observed import scheduler_heartbeat
 from copytrading.pipeline.execute import copytrades_execute
 from copytrading.pipeline.reconcile import reconcile_due
 from copytrading.pipeline.sweep import sweep_deployment
@@ -76,8 +80,17 @@ def positions_tick() -> None:
 @dramatiq.actor(queue_name="platform", max_retries=0, time_limit=10_000)
 def platform_tick() -> None:
     """Ask every active deployment's own workers to sweep and reconcile their rows."""
+    scheduler_heartbeat()
     for key in Deployment.objects.filter(is_active=True).values_list("key", flat=True):
         send_to_queue(reconcile_deployment, f"{key}.reconcile", key)
+
+
+@cron("30 4 * * Sun")  # type: ignore[untyped-decorator]  # every Sunday 04:30 UTC; dramatiq-crontab ships no types
+@dramatiq.actor(queue_name="platform", max_retries=0, time_limit=6 * 3600 * 1000)
+def archive_weekly() -> None:
+    """Archive what is past ARCHIVE_RETENTION_DAYS (0: off), in killable batches (copytrading.archive)."""
+    if settings.ARCHIVE_RETENTION_DAYS:
+        archive_run(older_than=timedelta(days=settings.ARCHIVE_RETENTION_DAYS))
 
 
 # Exits have their own queue (and their own workers in production), so an exit never waits

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import TradingAccount
+from copytrading.metrics import stage_observed
 from copytrading.models import CopyRelationship, CopyTrade, Deployment, LeaderTrade
 from copytrading.pipeline import submit
 from copytrading.pipeline.batched import write_fenced_each
@@ -29,6 +30,8 @@ from copytrading.pipeline.quoting import Quote, Unpriced, quote_rows
 from copytrading.pipeline.selling import sell_sizes
 from copytrading.reasons import Reason
 from execution.guardrails import evaluate
+from execution.guardrails.breaker import breaker_watch
+from execution.metrics import RATE_LIMIT_WAITS
 from execution.ratelimit import signer_slots
 from execution.sizing import CopySize, Skip, protect, target_usdc
 from execution.venue.errors import InvalidOrder, SigningFailed, VenueError
@@ -54,7 +57,12 @@ def copytrades_execute(*, ids: list[int], deployment: Deployment) -> int:
     rows = claim(ids=ids, deployment=deployment)
     if not rows:
         return 0
+    for row in rows:
+        if row.attempts == 1 and row.leader_trade is not None:
+            stage_observed("fanout", row.leader_trade.detected_at, row.created_at)
+        stage_observed("claim", row.created_at, row.claimed_at)
     context = gate_context()
+    breaker_watch(is_open=context.breaker_open, copy_code=str(rows[0].code))
     amounts = _amounts(rows)
     rows = _pre_gate(rows, context, amounts)
     plans = _plans(rows, amounts)
@@ -116,6 +124,7 @@ def _plans(rows: list[CopyTrade], amounts: dict[int, Decimal]) -> list[Plan]:
     for row in rows:
         quote = quotes[row.id]
         if isinstance(quote, Unpriced):
+            log.warning("copy %s: venue fault while quoting, retried in 1 s: %s", row.code, quote.detail)
             release([row], after=RETRY_SOON, reason=f"venue unavailable: {quote.detail}")
             continue
         if isinstance(quote, Skip):
@@ -218,6 +227,7 @@ def _reserve_one(
         )
         return None
     if not has_slot:
+        RATE_LIMIT_WAITS.labels(limiter="signer").inc()
         release([row], after=RETRY_SOON, reason="signer rate limit")
         return None
     try:
@@ -232,9 +242,12 @@ def _reserve_one(
         )
         return None
     except VenueError as exc:
+        log.warning("copy %s blocked: the venue refused signing (%s): %s", row.code, exc.reason, exc.detail)
         finish([row], status=CopyTrade.Status.BLOCKED, reason=Reason.VENUE_VERSION, detail=exc.detail)
         return None
     now = timezone.now()
+    stage_observed("sign", row.claimed_at, now)
+    row.signed_at = now  # written with the batch; the POST stage is timed from it
     values: dict[str, object] = {
         "status": CopyTrade.Status.SIGNED,
         "signed_order": payload.to_json(),

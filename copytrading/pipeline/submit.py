@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.utils import timezone
 
 from copytrading.controls import account_set_paused
+from copytrading.metrics import copies_counted, stage_observed
 from copytrading.models import CopyTrade
 from copytrading.pipeline.batched import write_fenced_each
 from copytrading.pipeline.leases import finish, lease_length, write_fenced
@@ -83,7 +84,10 @@ def submit_signed(signed: list[Signed]) -> int:
         breaker_record(unknown=False, count=total - unknown)
     if unknown:
         breaker_record(unknown=True, count=unknown)
-    write_fenced_each(answered, values)
+    written = write_fenced_each(answered, values)
+    for row in answered:
+        if row.id in written:
+            answer_observed(row=row, values=values[row.id])
     return sent
 
 
@@ -105,8 +109,32 @@ def post_and_record(*, row: CopyTrade, payload: SignedOrderPayload) -> Classific
         return None
     if counts_for_breaker(answer):
         breaker_record(unknown=is_failure(answer))
-    record_answer(row=row, answer=answer)
+    values = answer_values(row=row, answer=answer)
+    if write_fenced([row], **values):
+        answer_observed(row=row, values=values)  # a resend: its stages are not a first copy's
     return answer
+
+
+def answer_observed(*, row: CopyTrade, values: dict[str, object]) -> None:
+    """Count a recorded answer, time its stages, and log it when it is a fault or a refusal.
+
+    One line per fault (no answer, 5xx, unreadable, halts, 429) at WARNING and per refusal at
+    INFO, with the copy's public id; placed orders are on their row and are not logged.
+    """
+    status = str(values.get("status", row.status))
+    reason = str(values.get("reason_code") or values.get("venue_status") or "")
+    copies_counted(status=status, reason=reason)
+    sent_at, recorded_at = values.get("submitted_at"), values.get("recorded_at")
+    if isinstance(sent_at, datetime) and isinstance(recorded_at, datetime):
+        stage_observed("post", row.signed_at, sent_at)
+        stage_observed("answer", sent_at, recorded_at)
+    detail = values.get("reason_detail", "")
+    if status == CopyTrade.Status.REJECTED:
+        log.info("copy %s: the venue rejected the order (%s): %s", row.code, reason, detail)
+    elif status == CopyTrade.Status.UNKNOWN:
+        log.warning("copy %s: venue fault, outcome unknown (%s): %s; reconciling by hash", row.code, reason, detail)
+    elif reason.startswith("retry_later"):
+        log.warning("copy %s: venue fault, not placed (%s): %s; the same bytes go again", row.code, reason, detail)
 
 
 # A venue that answers "halted" is as unusable as one that does not answer: both open the
@@ -146,10 +174,6 @@ def _post(*, row: CopyTrade, payload: SignedOrderPayload) -> Classification | No
             lease_until=None,
         )
         return None
-
-
-def record_answer(*, row: CopyTrade, answer: Classification) -> int:
-    return write_fenced([row], **answer_values(row=row, answer=answer))
 
 
 def answer_values(*, row: CopyTrade, answer: Classification) -> dict[str, object]:

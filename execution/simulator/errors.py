@@ -47,6 +47,11 @@ INVALID_ORDER_PARAMS: Final = "invalid order params payload"
 INVALID_TRADE_PARAMS: Final = "Invalid trade params payload"
 
 
+# The real venue's 404/405 bodies are not published; these are the simulator's words, as JSON.
+NOT_FOUND: Final = "Not Found"
+METHOD_NOT_ALLOWED: Final = "Method Not Allowed"
+INVALID_HEARTBEAT_ID: Final = "Invalid Heartbeat ID"
+
 MAKER_NOT_ALLOWED: Final = "maker address not allowed, please use the deposit wallet flow"
 
 
@@ -97,8 +102,12 @@ def marketable_buy_too_small(amount: Decimal, minimum: Decimal) -> str:
     return f"invalid amount for a marketable BUY order (${text(amount)}), min size: {text(minimum)}"
 
 
-def balance_too_low(balance_base_units: int) -> str:
-    return f"{NOT_ENOUGH_BALANCE}: the balance is not enough -> balance: {balance_base_units}"
+def balance_too_low(balance_base_units: int, order_amount_base_units: int) -> str:
+    """Both in base units, as the venue prints them (what the wallet has, what the order needs)."""
+    return (
+        f"{NOT_ENOUGH_BALANCE}: the balance is not enough -> balance: {balance_base_units}, "
+        f"order amount: {order_amount_base_units}"
+    )
 
 
 class VenueError(Exception):

@@ -21,6 +21,7 @@ from .crypto import address_bytes, hex_address
 from .endpoints import VenueEndpoints
 from .engine import Engine
 from .faults import FaultBook
+from .heartbeats import HeartbeatBook
 from .models import (
     ActivityRow,
     ApiCredentials,
@@ -74,6 +75,8 @@ class Venue(VenueEndpoints):
         self.engine = Engine(ledger=self.ledger, seed=self._seed)
         self.api_keys = ApiKeys(seed=self._credentials_seed, chain_id=self.chain_id, window_s=self._auth_window_s)
         self.faults = FaultBook(self._seed)
+        self.heartbeats = HeartbeatBook()
+        self.dropped_notifications: dict[str, set[int]] = {}
         self.engine.trade_should_fail = self.faults.take_trade_failure
         self._sessions: set[tuple[bytes, bytes]] = set()
         self._deposit_owners: dict[bytes, bytes] = {}
@@ -384,9 +387,14 @@ class Venue(VenueEndpoints):
         return [self.engine.trades[t] for t in trade_ids]
 
     def run_due(self) -> None:
-        """Run what is due now: taker delays, GTD expiry, automatic settlement."""
+        """Run what is due now: taker delays, GTD expiry, automatic settlement, silent heartbeats."""
         with self.lock:
-            self.engine.run_due(self.clock())
+            now = self.clock()
+            self.engine.run_due(now)
+            for key in self.heartbeats.expired(now):
+                for order in list(self.engine.orders_by_owner.get(key, {}).values()):
+                    if order.is_open:
+                        self.engine.cancel(order)
 
     # -- inspection -------------------------------------------------------------------------------
 
