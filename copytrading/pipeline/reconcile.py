@@ -158,6 +158,16 @@ def _not_found(row: CopyTrade, *, now: datetime) -> None:
     if kill_switch_engaged():
         write_fenced([row], not_found_count=count, next_check_at=now + RECHECK, lease_owner="", lease_until=None)
         return
+    if row.account.paused:
+        # Not at the venue, so never placed; a paused account sends nothing more (S40: an API
+        # key or session signer the venue refused would only be refused again).
+        finish(
+            [row],
+            status=CopyTrade.Status.BLOCKED,
+            reason=Reason.ACCOUNT_PAUSED,
+            detail="never placed; the account was paused before it could be sent again",
+        )
+        return
     _resend(row, count=count, now=now)
 
 
