@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accounts.models import TradingAccount
 from copytrading.models import CopyRelationship, WatchedWallet
-from execution.session_custody import session_mark_lost
+from execution.session_custody import session_check, session_mark_lost
 from polyhunter.audit import Actor, audit_record, snapshot
 
 SESSION_LOST_PAUSE = (
@@ -47,6 +47,15 @@ def account_session_lost(*, account: TradingAccount, detail: str) -> TradingAcco
     if first or not account.paused:
         account_set_paused(account=account, paused=True, actor="system:venue", reason=SESSION_LOST_PAUSE)
     return account
+
+
+def account_session_check(*, account: TradingAccount) -> str:
+    """The periodic re-read of a session account's authorisation; a grant found gone pauses the
+    account now, before any copy meets the venue's refusal. Returns the state afterwards."""
+    state = session_check(account=account)
+    if state == "revoked" and not account.paused:
+        account_set_paused(account=account, paused=True, actor="system:venue", reason=SESSION_LOST_PAUSE)
+    return state
 
 
 def account_session_restored(*, account: TradingAccount, actor: Actor) -> TradingAccount:

@@ -87,6 +87,10 @@ class SessionStatus:
     def ready(self) -> bool:
         return self.state in ("active", "expiring_soon")
 
+    @property
+    def label(self) -> str:
+        return self.state.replace("_", " ")
+
 
 def _keys(account: TradingAccount) -> tuple[SessionKey | None, SessionKey | None]:
     current = pending = None
@@ -306,6 +310,8 @@ def _checksummed(address: str) -> str:
 
 def session_use_wallet(*, account: TradingAccount, wallet: str, actor: Actor) -> TradingAccount:
     """Switch to the owner's other deposit wallet (older accounts), before the signer is active."""
+    if account.mode != TradingAccount.Mode.SESSION or not account.owner_address:
+        raise SessionCustodyError("This account is not set up for a session signer.")
     try:
         chosen = normalize_address(wallet)
     except InvalidAddress:
