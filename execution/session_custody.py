@@ -37,7 +37,7 @@ from accounts.models import SessionKey, TradingAccount
 from execution.venue.auth import ApiCredentials
 from execution.venue.custody import custody_derive
 from execution.venue.environment import configured_sdk_config
-from execution.venue.errors import NotSent, SigningFailed, VenueError, WalletMismatch
+from execution.venue.errors import NotSent, SigningFailed, VenueError, VenueRefused, WalletMismatch
 from execution.venue.gateway import VenueGateway, default_gateway
 from execution.venue.orders import MarketInfo, OrderRequest
 from execution.venue.payload import SignedOrderPayload
@@ -295,11 +295,31 @@ def session_verify(*, account: TradingAccount, actor: Actor, gateway: VenueGatew
 
 @sensitive_variables("creds")
 def _registry_of(key: SessionKey, gateway: VenueGateway) -> SessionRegistry:
+    """The registry as the session signer sees it. API keys can be deleted at the venue (or a
+    restarted venue forgets them); we hold the signer, so a refused key is derived again by L1
+    auth, sealed, and the read tried once more."""
     creds = ApiCredentials.from_json_bytes(open_session_secret(session_key=key, field="api_credentials_ciphertext"))
+    try:
+        return gateway.session_registry(creds=creds, address=_checksummed(key.address))
+    except VenueRefused as exc:
+        if exc.status != 401:
+            raise SessionCustodyError(f"The venue refused the check ({exc.message or exc.reason}).") from None
+    except VenueError as exc:
+        raise SessionCustodyError(f"The venue could not be asked right now ({exc.reason}); try again.") from None
+    creds = _renew_credentials(key)
     try:
         return gateway.session_registry(creds=creds, address=_checksummed(key.address))
     except VenueError as exc:
         raise SessionCustodyError(f"The venue could not be asked right now ({exc.reason}); try again.") from None
+
+
+@sensitive_variables("key_text", "creds")
+def _renew_credentials(key: SessionKey) -> ApiCredentials:
+    key_text = open_session_secret(session_key=key, field="key_ciphertext").decode("ascii")
+    creds = _credentials_for(key_text)
+    seal_session_secret(session_key=key, field="api_credentials_ciphertext", plaintext=creds.to_json_bytes())
+    key.save(update_fields=["api_credentials_ciphertext", "secrets_key_id", "updated_at"])
+    return creds
 
 
 def _checksummed(address: str) -> str:

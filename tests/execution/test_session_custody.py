@@ -247,3 +247,14 @@ def test_leaving_session_mode_erases_the_session_keys(venue: VenueSimulator) -> 
     assert account.owner_address == ""
     (key,) = SessionKey.objects.filter(account=account)
     assert (key.state, key.key_ciphertext, key.api_credentials_ciphertext) == ("retired", None, None)
+
+
+def test_an_api_key_the_venue_forgot_is_derived_again_with_the_session_key(venue: VenueSimulator) -> None:
+    account = set_up(venue)
+    authorise(venue.url, OWNER_KEY, signer_of(account))
+    account = session_verify(account=account, actor="follower")
+    key = SessionKey.objects.get(account=account, state="current")
+    api_key = json.loads(open_session_secret(session_key=key, field="api_credentials_ciphertext"))["key"]
+    venue.revoke_api_key(api_key)  # deleted at the venue (or a restarted venue forgot it)
+    assert session_check(account=account) == "active"
+    assert venue.api_keys_of(account.signer_address) == [api_key]
