@@ -159,3 +159,26 @@ def test_replacing_the_signer_shows_the_new_one_while_the_old_one_keeps_copying(
     assert f'The current signer <span class="mono">{old}</span> keeps copying' in page
     assert_clean(page, owned.account)
     assert SESSION_LOST_PAUSE not in page
+
+
+def test_staff_see_the_session_key_facts_and_never_its_secrets(
+    owner_client: Client, owned: Owned, simulator: VenueSimulator
+) -> None:
+    from accounts.models import User
+
+    post(owner_client, "custody_session", owned.account, {"owner_address": OWNER})
+    key = SessionKey.objects.get(account=owned.account)
+    staff = Client()
+    staff.force_login(User.objects.create_superuser("root", "root@example.com", "pw-root"))
+    pages = [
+        reverse("admin:accounts_sessionkey_changelist"),
+        reverse("admin:accounts_sessionkey_change", args=[key.pk]),
+        reverse("admin:accounts_tradingaccount_change", args=[owned.account.pk]),
+        reverse("admin:polyhunter_auditevent_changelist"),
+    ]
+    for url in pages:
+        page = staff.get(url).content.decode()
+        if "sessionkey" in url:
+            assert key.address in page
+            assert key.wallet_address in page
+        assert_clean(page, owned.account)
