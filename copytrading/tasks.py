@@ -16,7 +16,9 @@ from django.conf import settings
 from dramatiq_crontab import cron, interval
 
 import copytrading.detection.actors  # noqa: F401  (declares the detection actors and their schedule)
+from accounts.models import TradingAccount
 from copytrading.archive import archive_run
+from copytrading.controls import account_session_check
 from copytrading.deployments import deployment_current, deployment_heartbeat
 from copytrading.fanout import fanout_leader_trade
 from copytrading.models import Deployment
@@ -91,6 +93,24 @@ def archive_weekly() -> None:
     """Archive what is past ARCHIVE_RETENTION_DAYS (0: off), in killable batches (copytrading.archive)."""
     if settings.ARCHIVE_RETENTION_DAYS:
         archive_run(older_than=timedelta(days=settings.ARCHIVE_RETENTION_DAYS))
+
+
+@dramatiq.actor(queue_name="platform", max_retries=0, time_limit=30_000)
+def check_session_key(account_id: int) -> None:
+    account = TradingAccount.objects.filter(id=account_id, mode=TradingAccount.Mode.SESSION).first()
+    if account is not None:
+        account_session_check(account=account)
+
+
+@interval(seconds=600)  # type: ignore[untyped-decorator]  # dramatiq-crontab ships no types
+@dramatiq.actor(queue_name="platform", max_retries=0, time_limit=30_000)
+def session_keys_tick() -> None:
+    """Re-read every session account's authorisation (expiry, revocation), one message each."""
+    session_accounts = TradingAccount.objects.filter(
+        mode=TradingAccount.Mode.SESSION, session_keys__state="current", session_keys__revoked_at__isnull=True
+    )
+    for account_id in session_accounts.values_list("id", flat=True).distinct():
+        check_session_key.send(account_id)
 
 
 # Exits have their own queue (and their own workers in production), so an exit never waits

@@ -29,6 +29,7 @@ from copytrading.pipeline.paper import paper_fill
 from copytrading.pipeline.quoting import Quote, Unpriced, quote_rows
 from copytrading.pipeline.selling import sell_sizes
 from copytrading.reasons import Reason
+from execution.custody_modes import custody_sign, custody_signs_orders
 from execution.guardrails import evaluate
 from execution.guardrails.breaker import breaker_watch
 from execution.metrics import RATE_LIMIT_WAITS
@@ -36,7 +37,6 @@ from execution.ratelimit import signer_slots
 from execution.sizing import CopySize, Skip, protect, target_usdc
 from execution.venue.errors import InvalidOrder, SigningFailed, VenueError
 from execution.venue.orders import OrderRequest
-from execution.venue.signing import order_sign
 
 log = logging.getLogger(__name__)
 
@@ -192,12 +192,13 @@ def _sign_and_reserve(plans: list[Plan], context: GateContext) -> list[submit.Si
 
 
 def _signer_slots(plans: list[Plan], context: GateContext) -> dict[int, bool]:
-    """One rate slot per speed-mode order, taken for the whole batch in one call."""
-    speed = [plan.row for plan in plans if plan.row.account.mode == TradingAccount.Mode.SPEED]
+    """One rate slot per order its account signs itself (speed and session: a signer per
+    follower), taken for the whole batch in one call."""
+    own = [plan.row for plan in plans if custody_signs_orders(plan.row.account)]
     taken = signer_slots(
-        signers=[row.account.signer_address for row in speed], per_second=context.limits.signer_orders_per_second
+        signers=[row.account.signer_address for row in own], per_second=context.limits.signer_orders_per_second
     )
-    return {row.id: ok for row, ok in zip(speed, taken, strict=True)}
+    return {row.id: ok for row, ok in zip(own, taken, strict=True)}
 
 
 def _reserve_one(
@@ -218,7 +219,7 @@ def _reserve_one(
                 usdc=size.notional_usdc if row.side == "BUY" else Decimal(0),
             )
         return None
-    if row.account.mode != TradingAccount.Mode.SPEED:
+    if not custody_signs_orders(row.account):
         finish(
             [row],
             status=CopyTrade.Status.BLOCKED,
@@ -231,7 +232,7 @@ def _reserve_one(
         release([row], after=RETRY_SOON, reason="signer rate limit")
         return None
     try:
-        payload = order_sign(account=row.account, request=_request(row, size), market=plan.quote.market)
+        payload = custody_sign(account=row.account, request=_request(row, size), market=plan.quote.market)
     except (InvalidOrder, SigningFailed) as exc:
         reason = Reason.BELOW_MIN_SIZE if exc.reason == "below_min_size" else Reason.CUSTODY_NOT_READY
         finish(

@@ -193,6 +193,16 @@ def _not_found(row: CopyTrade, *, now: datetime) -> None:
         _decided(row, "held_by_kill_switch", "not at the venue; the kill switch holds the resend")
         write_fenced([row], not_found_count=count, next_check_at=now + RECHECK, lease_owner="", lease_until=None)
         return
+    if row.account.paused:
+        # Not at the venue, so never placed; a paused account sends nothing more (S40: an API
+        # key or session signer the venue refused would only be refused again).
+        finish(
+            [row],
+            status=CopyTrade.Status.BLOCKED,
+            reason=Reason.ACCOUNT_PAUSED,
+            detail="never placed; the account was paused before it could be sent again",
+        )
+        return
     _decided(row, "resent", f"not at the venue after {count} lookups: the same signed bytes are sent again")
     _resend(row, count=count, now=now)
 

@@ -15,7 +15,8 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from copytrading.controls import account_set_paused
+from accounts.models import TradingAccount
+from copytrading.controls import account_session_lost, account_set_paused
 from copytrading.metrics import copies_counted, stage_observed
 from copytrading.models import CopyTrade
 from copytrading.pipeline.batched import write_fenced_each
@@ -58,11 +59,17 @@ def submit_signed(signed: list[Signed]) -> int:
     values: dict[int, dict[str, object]] = {}
     unknown = total = sent = 0
     lost: set[int] = set()
+    # Accounts an answer of this batch paused: none of their remaining orders leaves (S40).
+    stopped: set[int] = set()
+    held: list[CopyTrade] = []
     renew_at = timezone.now() + lease_length() / 2
     for index, item in enumerate(signed):
         if kill_switch_engaged():
             _never_sent([later.row for later in signed[index:] if later.row.id not in lost])
             break
+        if item.row.account_id in stopped:
+            held.append(item.row)
+            continue
         if timezone.now() >= renew_at:
             # A slow venue can stretch a batch past the lease; renew it for the rows still to
             # send, and leave the ones already taken over to their new holder (same bytes).
@@ -80,6 +87,8 @@ def submit_signed(signed: list[Signed]) -> int:
             unknown += is_failure(answer)
         answered.append(item.row)
         values[item.row.id] = {"submitted_at": sent_at, **answer_values(row=item.row, answer=answer)}
+        if item.row.account.paused:
+            stopped.add(item.row.account_id)
     if total > unknown:
         breaker_record(unknown=False, count=total - unknown)
     if unknown:
@@ -88,7 +97,20 @@ def submit_signed(signed: list[Signed]) -> int:
     for row in answered:
         if row.id in written:
             answer_observed(row=row, values=values[row.id])
+    if held:
+        _held_for_pause(held)
     return sent
+
+
+def _held_for_pause(rows: list[CopyTrade]) -> None:
+    """Signed, never sent, and their account was paused by an answer of the same batch."""
+    write_fenced(rows, submit_count=0)
+    finish(
+        rows,
+        status=CopyTrade.Status.BLOCKED,
+        reason=Reason.ACCOUNT_PAUSED,
+        detail="the venue refused an earlier order of this account; this one was never sent",
+    )
 
 
 def _never_sent(rows: list[CopyTrade]) -> None:
@@ -190,6 +212,10 @@ def answer_values(*, row: CopyTrade, answer: Classification) -> dict[str, object
                 actor="system:venue",
                 reason="the venue refused this account's API key",
             )
+        elif answer.reason == "invalid_signature" and row.account.mode == TradingAccount.Mode.SESSION:
+            # The deposit wallet no longer accepts our session signer (revoked or expired):
+            # every further order would meet the same refusal. Pause at once, say why.
+            account_session_lost(account=row.account, detail=answer.detail)
         reason = Reason.KILLED if answer.reason == "killed" else Reason.VENUE_REJECTED
         detail = answer.detail if reason == Reason.KILLED else f"{answer.reason}: {answer.detail}"
         return {

@@ -14,7 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
-from . import control, errors, extras, shapes
+from . import control, errors, extras, relayer, shapes
 from .errors import VenueError
 from .jsonout import dumps as dumps_numbers
 from .models import ApiCredentials
@@ -389,5 +389,6 @@ def build_app(venue: Venue) -> web.Application:
     get("/v2/trades", data_trades_v2)
     get("/v2/activity", data_activity_v2)
     extras.add_routes(app, VENUE)
+    relayer.add_routes(app, _venue, json_response, _l2)
     control.add_routes(app, VENUE)
     return app

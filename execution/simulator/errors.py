@@ -54,6 +54,18 @@ INVALID_HEARTBEAT_ID: Final = "Invalid Heartbeat ID"
 
 MAKER_NOT_ALLOWED: Final = "maker address not allowed, please use the deposit wallet flow"
 
+# The relayer's session-signer endpoints publish no error texts (reference §12): these are the
+# simulator's, named in docs/simulator.md. An order signed by a signer whose grant is missing,
+# expired, revoked or out of scope fails the wallet's ERC-1271 check: INVALID_SIGNATURE above.
+RELAYER_UNAUTHORIZED: Final = "invalid authorization headers"
+RELAYER_INVALID_PAYLOAD: Final = "invalid session signer request"
+RELAYER_INVALID_SIGNATURE: Final = "invalid signature: not signed by the deposit wallet owner"
+RELAYER_INVALID_NONCE: Final = "invalid nonce"
+RELAYER_EXPIRED_DEADLINE: Final = "deadline expired"
+SESSION_SIGNER_NOT_FOUND: Final = "session signer not found"
+TRANSACTION_NOT_FOUND: Final = "transaction not found"
+NO_DEPOSIT_WALLET: Final = "no deposit wallet for this api key"
+
 
 def address_banned(address: str) -> str:
     return f"'{address}' address banned"

@@ -36,7 +36,9 @@ from .models import (
     to_price_e4,
     units_decimal,
 )
+from .relayer import RelayerEndpoints
 from .scenario import BookSpec, LeaderTradeSpec, Scenario, dec, house_book, leader_trade
+from .sessions import SessionRegistry
 
 # The wallet behind seeded book liquidity: unbounded balances, never moves.
 HOUSE_WALLET = "0x5151515151515151515151515151515151515151"
@@ -44,7 +46,7 @@ DEFAULT_CREDENTIALS_SEED = b"polyhunter venue simulator"
 _TRADING_MODES = ("normal", "cancel_only", "disabled", "post_only")
 
 
-class Venue(VenueEndpoints):
+class Venue(VenueEndpoints, RelayerEndpoints):
     def __init__(
         self,
         scenario: Scenario | Mapping[str, Any] | str | Path | None = None,
@@ -78,7 +80,8 @@ class Venue(VenueEndpoints):
         self.heartbeats = HeartbeatBook()
         self.dropped_notifications: dict[str, set[int]] = {}
         self.engine.trade_should_fail = self.faults.take_trade_failure
-        self._sessions: set[tuple[bytes, bytes]] = set()
+        self.sessions = SessionRegistry()
+        self._relayed: dict[str, dict[str, object]] = {}
         self._deposit_owners: dict[bytes, bytes] = {}
         self.recenter_on_leader_trades = False
         self.house_levels = 5
@@ -204,10 +207,6 @@ class Venue(VenueEndpoints):
         """The L2 credentials of a signer, created if needed (what /auth/api-key would return)."""
         with self.lock:
             return self.api_keys.issue(hex_address(address_bytes(address)), nonce)
-
-    def authorize_session_signer(self, wallet: str, session_key: str) -> None:
-        with self.lock:
-            self._sessions.add((address_bytes(wallet), address_bytes(session_key)))
 
     def register_deposit_wallet(self, wallet: str, owner: str) -> None:
         """Declare a deposit wallet's owner when it is not the CREATE2 address of that owner."""

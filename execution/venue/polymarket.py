@@ -38,6 +38,7 @@ from execution.venue.metrics import endpoint_name, venue_observed
 from execution.venue.orders import MarketInfo
 from execution.venue.payload import SignedOrderPayload
 from execution.venue.pool import ConnectionPool, shared_pool
+from execution.venue.session import REGISTRY_PATH, SessionRegistry, parse_session_registry
 from execution.venue.transport import HttpAnswer, send, shared_client
 
 logger = logging.getLogger(__name__)
@@ -169,6 +170,11 @@ class PolymarketGateway:
             params["token_id"] = token_id
         headers = l2_headers(creds=creds, address=address, method="GET", path=path, body=None)
         return parse_balance_allowance(self._read(path, params=params, headers=headers))
+
+    def session_registry(self, *, creds: ApiCredentials, address: str) -> SessionRegistry:
+        """The deposit wallet behind these credentials and its active session signers."""
+        headers = l2_headers(creds=creds, address=address, method="GET", path=REGISTRY_PATH, body=None)
+        return parse_session_registry(self._read(REGISTRY_PATH, headers=headers))
 
     # Market data
 

@@ -12,7 +12,7 @@ from django.db import models
 from django.test import Client
 from django.urls import reverse
 
-from accounts.models import User
+from accounts.models import SessionKey, User
 from copytrading.models import (
     ArchivedCopyTrade,
     ArchivedLeaderTrade,
@@ -69,6 +69,9 @@ def one_of_each() -> dict[type[models.Model], models.Model]:
         TradingSwitch: switch,
         type(trade.account): trade.account,
         User: trade.account.user,
+        SessionKey: SessionKey.objects.create(
+            account=trade.account, address="0x" + "5e" * 20, wallet_address="0x" + "de" * 20
+        ),
     }
     rows[type(audit_record(actor="test", action="smoke"))] = audit_record(actor="test", action="smoke")
     rows[ArchivedCopyTrade] = ArchivedCopyTrade.objects.create(
