@@ -122,7 +122,7 @@ def web3_for(rpc_url: str) -> Web3:
 
 def contract(w3: Web3, info: ChainInfo, key: str) -> Contract:
     name = "CTFExchange" if key in EXCHANGES else {"pusd": "PUSD", "ctf": "ConditionalTokens"}[key]
-    return cast(Contract, w3.eth.contract(address=to_checksum_address(info.contracts[key]), abi=artifact(name).abi))
+    return w3.eth.contract(address=to_checksum_address(info.contracts[key]), abi=artifact(name).abi)
 
 
 def send(w3: Web3, account: LocalAccount, tx: TxParams) -> TxReceipt:
@@ -166,7 +166,9 @@ def contracts_deploy(w3: Web3, *, deployer: LocalAccount, operator: str) -> dict
             {"from": deployer.address, "nonce": w3.eth.get_transaction_count(deployer.address, "pending")}
         )
         receipt = send(w3, deployer, tx)
-        done[key] = to_checksum_address(receipt["contractAddress"])
+        address = receipt["contractAddress"]
+        assert address is not None
+        done[key] = to_checksum_address(address)
     pusd = w3.eth.contract(address=to_checksum_address(done["pusd"]), abi=artifact("PUSD").abi)
     ctf = w3.eth.contract(address=to_checksum_address(done["ctf"]), abi=artifact("ConditionalTokens").abi)
     for call in (
@@ -209,10 +211,11 @@ def wallet_fund(
         token = contract(w3, info, "pusd")
         target = int(pusd * BASE_UNITS)
         current = int(token.functions.balanceOf(holder).call())
+        sender: TxParams = {"from": operator.address}
         if target > current:
-            send(w3, operator, token.functions.mint(holder, target - current).build_transaction({"from": operator.address}))
+            send(w3, operator, token.functions.mint(holder, target - current).build_transaction(sender))
         elif target < current:
-            send(w3, operator, token.functions.burn(holder, current - target).build_transaction({"from": operator.address}))
+            send(w3, operator, token.functions.burn(holder, current - target).build_transaction(sender))
     if approve:
         approvals_set(w3, info, holder)
 
