@@ -204,8 +204,6 @@ def wallet_fund(
 ) -> None:
     """Set a wallet's POL and pUSD balances (units) and, by default, its approvals of both exchanges."""
     holder = to_checksum_address(address)
-    if pol is not None:
-        w3.provider.make_request(cast(Any, "anvil_setBalance"), [holder, hex(int(pol * WEI))])
     if pusd is not None:
         operator = cast(LocalAccount, Account.from_key(info.venue_operator_key))
         token = contract(w3, info, "pusd")
@@ -218,6 +216,9 @@ def wallet_fund(
             send(w3, operator, token.functions.burn(holder, current - target).build_transaction(sender))
     if approve:
         approvals_set(w3, info, holder)
+    # Last: the approvals' gas (paid through impersonation) leaves the POL asked for untouched.
+    if pol is not None:
+        w3.provider.make_request(cast(Any, "anvil_setBalance"), [holder, hex(int(pol * WEI))])
 
 
 class LocalChain:
@@ -285,3 +286,37 @@ class LocalChain:
         self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None
     ) -> None:
         self.stop()
+
+
+@dataclass(frozen=True, slots=True)
+class WalletFunding:
+    """A named wallet and what it starts with (units): POL for gas, pUSD, approvals of both exchanges."""
+
+    name: str
+    address: str
+    pol: Decimal | None = None
+    pusd: Decimal | None = None
+    approve: bool = True
+
+
+def funding_from_file(path: str | Path) -> list[WalletFunding]:
+    """`{"wallets": [{"name", "address", "pol", "pusd", "approve"}]}`, or a venue scenario's `balances`."""
+    data = json.loads(Path(path).read_text())
+    rows = data.get("wallets")
+    if rows is None:
+        rows = [{"name": b["address"].lower(), "address": b["address"], "pusd": b.get("pusd")} for b in data["balances"]]
+    return [
+        WalletFunding(
+            name=str(row.get("name") or row["address"]).lower(),
+            address=to_checksum_address(row["address"]),
+            pol=None if row.get("pol") is None else Decimal(str(row["pol"])),
+            pusd=None if row.get("pusd") is None else Decimal(str(row["pusd"])),
+            approve=bool(row.get("approve", True)),
+        )
+        for row in rows
+    ]
+
+
+def local_chain_fund(chain: LocalChain, wallets: list[WalletFunding]) -> None:
+    for wallet in wallets:
+        chain.fund(wallet.address, name=wallet.name, pol=wallet.pol, pusd=wallet.pusd, approve=wallet.approve)

@@ -1,0 +1,44 @@
+"""Finding anvil: the pinned binary or an error that names the make target installing it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from execution.simulator.chain import node
+from execution.simulator.chain.local import LocalChain
+from execution.simulator.chain.node import AnvilNotInstalled, anvil_binary, pinned_version
+
+
+@pytest.fixture
+def unresolved(monkeypatch: pytest.MonkeyPatch) -> None:
+    anvil_binary.cache_clear()
+    monkeypatch.setattr(node, "anvil_binary", anvil_binary)
+    yield
+    anvil_binary.cache_clear()
+
+
+def test_the_pinned_version_is_the_one_the_lockfile_installs() -> None:
+    lock = json.loads((node.TOOLS / "package-lock.json").read_text())
+    assert lock["packages"][f"node_modules/{node.PACKAGE}"]["version"] == pinned_version()
+    assert pinned_version().startswith("1.7.")
+    assert anvil_binary() == node.ANVIL_BINARY
+
+
+def test_a_missing_binary_is_an_error_naming_make_venv(unresolved: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(node, "ANVIL_BINARY", Path("/nonexistent/anvil"))
+    with pytest.raises(AnvilNotInstalled, match="is not installed at /nonexistent/anvil: run `make venv`"):
+        LocalChain().start()
+
+
+def test_another_version_is_an_error_naming_make_venv(
+    unresolved: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    other = tmp_path / "anvil"
+    other.write_text("#!/bin/sh\necho 'anvil Version: 1.4.4'\n")
+    other.chmod(0o755)
+    monkeypatch.setattr(node, "ANVIL_BINARY", other)
+    with pytest.raises(AnvilNotInstalled, match=r"is anvil 1\.4\.4, the project pins 1\.7\.\d+: run `make venv`"):
+        anvil_binary()
