@@ -28,7 +28,10 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8545, help="JSON-RPC port, HTTP and WebSocket (0: a free one).")
         parser.add_argument("--out", type=Path, required=True, help="Write the chain's description (JSON) here.")
         parser.add_argument(
-            "--block-time", type=float, default=1.0, help="Seconds between empty blocks (0: blocks only for transactions)."
+            "--block-time",
+            type=float,
+            default=1.0,
+            help="Seconds between empty blocks (0: blocks only for transactions).",
         )
         parser.add_argument("--funding", type=Path, help='JSON: {"wallets": [{"name", "address", "pol", "pusd"}]}.')
         parser.add_argument("--wallet", action="append", default=[], help="NAME=0xADDRESS to fund (repeatable).")

@@ -304,7 +304,7 @@ def funding_from_file(path: str | Path) -> list[WalletFunding]:
     data = json.loads(Path(path).read_text())
     rows = data.get("wallets")
     if rows is None:
-        rows = [{"name": b["address"].lower(), "address": b["address"], "pusd": b.get("pusd")} for b in data["balances"]]
+        rows = [{"address": b["address"], "pusd": b.get("pusd")} for b in data["balances"]]
     return [
         WalletFunding(
             name=str(row.get("name") or row["address"]).lower(),

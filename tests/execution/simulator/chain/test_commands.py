@@ -62,7 +62,8 @@ def test_run_local_chain_writes_the_chain_and_a_simulator_settles_on_it(tmp_path
         assert info["wallets"] == {"leader": LEADER}
 
         scenario = tmp_path / "scenario.json"
-        market = {"condition_id": "0x" + "ab" * 32, "tokens": [{"token_id": YES, "outcome": "Yes"}, {"token_id": NO, "outcome": "No"}]}
+        tokens = [{"token_id": YES, "outcome": "Yes"}, {"token_id": NO, "outcome": "No"}]
+        market = {"condition_id": "0x" + "ab" * 32, "tokens": tokens}
         scenario.write_text(json.dumps({"markets": [market]}))
         venue = manage("run_venue_simulator", "--port", "0", "--chain", str(out), "--scenario", str(scenario))
         assert venue.stdout is not None
@@ -70,7 +71,8 @@ def test_run_local_chain_writes_the_chain_and_a_simulator_settles_on_it(tmp_path
         assert "settling on " + info["rpc_url"] in ready, ready
         url = ready.split()[4]
         # The venue's balances are the chain's: set through the venue, read on the chain, and back.
-        httpx.post(url + "/_sim/balances", json={"address": LEADER, "pusd": "40", "shares": {YES: "3"}}).raise_for_status()
+        seeded = {"address": LEADER, "pusd": "40", "shares": {YES: "3"}}
+        httpx.post(url + "/_sim/balances", json=seeded).raise_for_status()
         assert pusd.functions.balanceOf(Web3.to_checksum_address(LEADER)).call() == 40 * 10**6
         shown = httpx.get(f"{url}/_sim/balances/{LEADER}").json()
         assert (shown["pusd"], shown["shares"], shown["approved"]) == (40, {YES: 3}, True)

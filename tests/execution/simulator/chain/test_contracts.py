@@ -16,8 +16,8 @@ from execution.simulator.chain.artifacts import ARTIFACTS, compile_artifacts, du
 from execution.simulator.chain.local import LocalChain, contract, dev_account, send, send_as
 from execution.simulator.chain.settlement import Fill
 
-FIXTURE = Path(__file__).resolve().parents[3] / "fixtures" / "onchain_orderfilled_v2_real_rows_with_reconstructed_logs.json"
-ROWS = [item for item in json.loads(FIXTURE.read_text())["items"]]
+FIXTURES = Path(__file__).resolve().parents[3] / "fixtures"
+ROWS = json.loads((FIXTURES / "onchain_orderfilled_v2_real_rows_with_reconstructed_logs.json").read_text())["items"]
 
 
 def test_the_checked_in_artifacts_are_what_the_sources_compile_to() -> None:
@@ -32,7 +32,8 @@ def register(chain: LocalChain, *token_ids: int) -> None:
     ctf = contract(chain.w3, chain.info, "ctf")
     operator = dev_account(9)
     positions = [*token_ids, int.from_bytes(secrets.token_bytes(31), "big")]
-    call = ctf.functions.registerCondition(secrets.token_bytes(32), operator.address, secrets.token_bytes(32), positions)
+    condition, question = secrets.token_bytes(32), secrets.token_bytes(32)
+    call = ctf.functions.registerCondition(condition, operator.address, question, positions)
     send(chain.w3, operator, call.build_transaction({"from": operator.address}))
 
 
@@ -153,6 +154,8 @@ def test_a_resolved_condition_pays_its_winning_shares_out(chain: LocalChain) -> 
     redemptions = ctf.events.PayoutRedemption().process_receipt(receipt)
     assert [e["args"]["payout"] for e in redemptions] == [7_000_000]
     with pytest.raises(RuntimeError, match="reverted"):  # a second report of the same question
-        send_as(w3, oracle.address, ctf.functions.reportPayouts(question, [0, 1]).build_transaction(
-            {"from": oracle.address, "gas": 300_000}
-        ))
+        send_as(
+            w3,
+            oracle.address,
+            ctf.functions.reportPayouts(question, [0, 1]).build_transaction({"from": oracle.address, "gas": 300_000}),
+        )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,9 +14,9 @@ from execution.simulator.chain.node import AnvilNotInstalled, anvil_binary, pinn
 
 
 @pytest.fixture
-def unresolved(monkeypatch: pytest.MonkeyPatch) -> None:
+def unresolved() -> Iterator[None]:
+    """The binary looked up afresh (it is cached per process), and again after the test."""
     anvil_binary.cache_clear()
-    monkeypatch.setattr(node, "anvil_binary", anvil_binary)
     yield
     anvil_binary.cache_clear()
 

@@ -17,6 +17,7 @@ from tests.execution.simulator.support import (
     ADDR0,
     ADDR1,
     CID,
+    NEG_RISK_EXCHANGE,
     NO,
     NR_CID,
     NR_NO,
@@ -24,7 +25,6 @@ from tests.execution.simulator.support import (
     PK0,
     PK1,
     YES,
-    NEG_RISK_EXCHANGE,
     body,
     limit_amounts,
     sign_order,
@@ -88,8 +88,8 @@ def test_a_match_is_one_transaction_of_the_operator_and_its_trades_follow_the_bl
     sim.advance_trades(to="MINED")
     trades = sim.trades(wallet=ADDR1)
     assert [t["status"] for t in trades] == ["MINED", "MINED"]
-    tx_hash = trades[0]["transaction_hash"]
-    assert trades[1]["transaction_hash"] == tx_hash
+    tx_hash = HexBytes(str(trades[0]["transaction_hash"]))
+    assert HexBytes(str(trades[1]["transaction_hash"])) == tx_hash
     tx = chain.w3.eth.get_transaction(tx_hash)
     receipt = chain.w3.eth.get_transaction_receipt(tx_hash)
     assert tx["from"] == chain.info.venue_operator
@@ -108,9 +108,10 @@ def test_a_match_is_one_transaction_of_the_operator_and_its_trades_follow_the_bl
 
     # The Data API shows the real hash; balances are the chain's, fees included.
     rows = httpx.get(f"{sim.url}/trades", params={"user": ADDR1}).json()
-    assert {r["transactionHash"] for r in rows} == {tx_hash}
-    fee = sum(D(t["fee"]) for t in trades)
-    assert sim.balances(ADDR1) == {"pusd": D(100) - D("3.36") - D("2.28") - fee, "shares": {YES: D(10)}, "approved": True}
+    assert {r["transactionHash"] for r in rows} == {"0x" + tx_hash.hex()}
+    fee = sum((D(str(t["fee"])) for t in trades), D(0))
+    paid = D("3.36") + D("2.28") + fee
+    assert sim.balances(ADDR1) == {"pusd": D(100) - paid, "shares": {YES: D(10)}, "approved": True}
     assert sim.balances(ADDR0) == {"pusd": D("103.36"), "shares": {YES: D(14)}, "approved": True}
 
 
@@ -119,7 +120,8 @@ def test_a_neg_risk_market_settles_on_the_neg_risk_exchange(chain: LocalChain, s
     sim.set_balance(ADDR0, pusd="10")
     buy(sim, PK0, ADDR0, NR_YES, "0.31", "5", exchange=NEG_RISK_EXCHANGE)
     (trade,) = sim.advance_trades(to="MINED")
-    assert chain.w3.eth.get_transaction(trade["transaction_hash"])["to"] == chain.info.contracts["neg_risk_exchange"]
+    tx = chain.w3.eth.get_transaction(HexBytes(str(trade["transaction_hash"])))
+    assert tx["to"] == chain.info.contracts["neg_risk_exchange"]
     assert sim.balances(ADDR0)["shares"] == {NR_YES: D(5)}
 
 
@@ -133,7 +135,7 @@ def test_a_reverted_settlement_fails_its_trades_and_gives_the_balances_back(
     sim.advance_trades(to="MINED")
     (trade,) = sim.trades(wallet=ADDR0)
     assert trade["status"] == "FAILED"
-    assert chain.w3.eth.get_transaction_receipt(trade["transaction_hash"])["status"] == 0
+    assert chain.w3.eth.get_transaction_receipt(HexBytes(str(trade["transaction_hash"])))["status"] == 0
     assert sim.balances(ADDR0) == {"pusd": D(50), "shares": {}, "approved": True}
     # The ledger got the money back too: the same wallet can spend it again.
     assert buy(sim, PK0, ADDR0, YES, "0.57", "80")["status"] == "matched"
