@@ -41,10 +41,10 @@ migrate: $(STAMP)
 # Embedded default: SQLite, in-process broker and worker, local simulated venue, seeded demo.
 demo: $(STAMP) $(ANVIL)
 	$(PY) manage.py migrate --no-input
-	$(PY) manage.py run_embedded --demo
+	$(PY) manage.py run_embedded --demo $(if $(CHAIN),--chain,)
 
 bench: $(STAMP) $(ANVIL)
-	$(PY) bench/run.py $(if $(QUICK),--quick,)
+	$(PY) bench/run.py $(if $(QUICK),--quick,) $(if $(CHAIN),--chain,)
 
 clean:
 	rm -rf $(VENV) var/*.sqlite3* .mypy_cache .ruff_cache tools/anvil/node_modules

@@ -18,16 +18,19 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cache
 from pathlib import Path
 from types import TracebackType
 from typing import Any, cast
 
+import httpx
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils.address import to_checksum_address
+from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract import Contract
-from web3.types import TxParams, TxReceipt, Wei
+from web3.types import Nonce, TxParams, TxReceipt, Wei
 
 from .artifacts import artifact
 from .node import DEV_MNEMONIC, POLYGON_CHAIN_ID, AnvilNode
@@ -39,6 +42,9 @@ OPERATOR_INDEX = 9
 MAX_UINT256 = (1 << 256) - 1
 BASE_UNITS = 10**6
 WEI = 10**18
+SETUP_GAS = 500_000
+MAX_FEE_PER_GAS = 100 * 10**9
+PRIORITY_FEE_PER_GAS = 10**9
 # (key in `contracts`, artifact, constructor arguments from what is already deployed and the roles)
 DEPLOYMENT: tuple[tuple[str, str, Callable[[Mapping[str, str], str, str], list[Any]]], ...] = (
     ("pusd", "PUSD", lambda done, deployer, operator: []),
@@ -125,35 +131,42 @@ def contract(w3: Web3, info: ChainInfo, key: str) -> Contract:
     return w3.eth.contract(address=to_checksum_address(info.contracts[key]), abi=artifact(name).abi)
 
 
+def call_tx(target: Contract, function: str, *args: Any) -> TxParams:
+    """A call to `target` as a bare transaction (no gas estimation, no fee look-ups)."""
+    return {"to": target.address, "data": target.encode_abi(function, args=list(args))}
+
+
+def _filled(tx: TxParams, *, sender: str, nonce: int) -> TxParams:
+    # Seeding calls: fixed generous gas (unused gas costs nothing) and fees, so each is one request.
+    filled: TxParams = {
+        "value": Wei(0),
+        "gas": SETUP_GAS,
+        "maxFeePerGas": Wei(MAX_FEE_PER_GAS),
+        "maxPriorityFeePerGas": Wei(PRIORITY_FEE_PER_GAS),
+        **tx,
+        "from": sender,
+        "nonce": Nonce(nonce),
+        "chainId": POLYGON_CHAIN_ID,
+    }
+    return filled
+
+
+def _receipts(w3: Web3, hashes: list[HexBytes], who: str) -> list[TxReceipt]:
+    receipts = [w3.eth.wait_for_transaction_receipt(h, timeout=60, poll_latency=0.01) for h in hashes]
+    for receipt in receipts:
+        if receipt["status"] != 1:
+            raise RuntimeError(f"transaction {receipt['transactionHash'].hex()} of {who} reverted")
+    return receipts
+
+
 def send(w3: Web3, account: LocalAccount, tx: TxParams) -> TxReceipt:
     """Sign with `account`, send, wait for the receipt; RuntimeError when it reverted."""
-    tx = {**tx, "from": account.address, "chainId": w3.eth.chain_id}
-    tx.setdefault("nonce", w3.eth.get_transaction_count(account.address, "pending"))
-    if "gas" not in tx:
-        tx["gas"] = w3.eth.estimate_gas(tx)
-    tx.setdefault("maxFeePerGas", Wei(w3.eth.gas_price * 2 + 10**9))
-    tx.setdefault("maxPriorityFeePerGas", Wei(10**9))
-    signed = account.sign_transaction(cast(Any, tx))
-    tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
-    receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=60, poll_latency=0.01)
-    if receipt["status"] != 1:
-        raise RuntimeError(f"transaction {tx_hash.hex()} reverted")
-    return receipt
-
-
-def send_as(w3: Web3, address: str, tx: TxParams) -> None:
-    """Send from any address through anvil's impersonation (seeding only: approvals of test wallets)."""
-    sender = to_checksum_address(address)
-    if w3.eth.get_balance(sender) < WEI // 10:
-        w3.provider.make_request(cast(Any, "anvil_setBalance"), [sender, hex(WEI)])
-    w3.provider.make_request(cast(Any, "anvil_impersonateAccount"), [sender])
-    try:
-        tx_hash = w3.eth.send_transaction({**tx, "from": sender})
-        receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=60, poll_latency=0.01)
-        if receipt["status"] != 1:
-            raise RuntimeError(f"transaction {tx_hash.hex()} of {sender} reverted")
-    finally:
-        w3.provider.make_request(cast(Any, "anvil_stopImpersonatingAccount"), [sender])
+    nonce = w3.eth.get_transaction_count(account.address, "pending")
+    full = _filled(tx, sender=account.address, nonce=nonce)
+    if "to" not in tx and "gas" not in tx:  # a deployment: as much gas as it needs
+        full["gas"] = w3.eth.estimate_gas({k: v for k, v in full.items() if k != "gas"})  # type: ignore[arg-type]
+    signed = account.sign_transaction(cast(Any, full))
+    return _receipts(w3, [w3.eth.send_raw_transaction(signed.raw_transaction)], account.address)[0]
 
 
 def contracts_deploy(w3: Web3, *, deployer: LocalAccount, operator: str) -> dict[str, str]:
@@ -162,35 +175,124 @@ def contracts_deploy(w3: Web3, *, deployer: LocalAccount, operator: str) -> dict
     for key, name, arguments in DEPLOYMENT:
         built = artifact(name)
         factory = w3.eth.contract(abi=built.abi, bytecode=built.bytecode)
-        tx = factory.constructor(*arguments(done, deployer.address, operator)).build_transaction(
-            {"from": deployer.address, "nonce": w3.eth.get_transaction_count(deployer.address, "pending")}
-        )
-        receipt = send(w3, deployer, tx)
+        data = factory.constructor(*arguments(done, deployer.address, operator)).data_in_transaction
+        receipt = send(w3, deployer, {"data": data})
         address = receipt["contractAddress"]
         assert address is not None
         done[key] = to_checksum_address(address)
     pusd = w3.eth.contract(address=to_checksum_address(done["pusd"]), abi=artifact("PUSD").abi)
     ctf = w3.eth.contract(address=to_checksum_address(done["ctf"]), abi=artifact("ConditionalTokens").abi)
     for call in (
-        pusd.functions.setMinter(done["ctf"], True),
-        pusd.functions.setMinter(operator, True),
-        ctf.functions.setMinter(operator, True),
+        call_tx(pusd, "setMinter", done["ctf"], True),
+        call_tx(pusd, "setMinter", operator, True),
+        call_tx(ctf, "setMinter", operator, True),
     ):
-        send(w3, deployer, call.build_transaction({"from": deployer.address}))
+        send(w3, deployer, call)
     return done
+
+
+def rpc_batch(url: str, calls: list[tuple[str, list[Any]]]) -> list[Any]:
+    """Several JSON-RPC calls in one round trip; RuntimeError naming the first that failed."""
+    if not calls:
+        return []
+    body = [{"jsonrpc": "2.0", "id": i, "method": method, "params": params} for i, (method, params) in enumerate(calls)]
+    answers = {a["id"]: a for a in _http().post(url, json=body).raise_for_status().json()}
+    for i, (method, _params) in enumerate(calls):
+        if "error" in answers[i]:
+            raise RuntimeError(f"{method}: {answers[i]['error']}")
+    return [answers[i].get("result") for i in range(len(calls))]
+
+
+@cache
+def _http() -> httpx.Client:
+    return httpx.Client(timeout=60, trust_env=False)
+
+
+def _eth_call(target: Contract, function: str, *args: Any) -> tuple[str, list[Any]]:
+    return "eth_call", [{"to": target.address, "data": target.encode_abi(function, args=list(args))}, "latest"]
+
+
+def wallet_seed(
+    w3: Web3,
+    info: ChainInfo,
+    address: str,
+    *,
+    pusd: int | None = None,
+    shares: Mapping[str, int] | None = None,
+    approved: bool | None = None,
+    pol: int | None = None,
+) -> None:
+    """Set a wallet's pUSD and shares (base units), its approvals of both exchanges and its POL (wei).
+
+    Seeding, in four round trips whatever the wallet needs: read, then mint or burn as the venue
+    operator (a minter) and approve or revoke as the wallet (anvil's impersonation), then wait.
+    """
+    url = info.rpc_url
+    holder = to_checksum_address(address)
+    operator = cast(LocalAccount, Account.from_key(info.venue_operator_key))
+    pusd_token, ctf = contract(w3, info, "pusd"), contract(w3, info, "ctf")
+    tokens = [int(t) for t in shares or {}]
+    spenders = [to_checksum_address(info.contracts[key]) for key in EXCHANGES]
+    reads = [
+        _eth_call(pusd_token, "balanceOf", holder),
+        *(_eth_call(ctf, "balanceOf", holder, token) for token in tokens),
+        *(_eth_call(pusd_token, "allowance", holder, spender) for spender in spenders),
+        *(_eth_call(ctf, "isApprovedForAll", holder, spender) for spender in spenders),
+        ("eth_getBalance", [holder, "latest"]),
+        ("eth_getTransactionCount", [operator.address, "pending"]),
+        ("eth_getTransactionCount", [holder, "pending"]),
+    ]
+    values = [int(v, 16) for v in rpc_batch(url, reads)]
+    balance, held, rest = values[0], values[1 : 1 + len(tokens)], values[1 + len(tokens) :]
+    allowances, approvals = rest[: len(spenders)], rest[len(spenders) : 2 * len(spenders)]
+    gas_balance, operator_nonce, holder_nonce = rest[2 * len(spenders) :]
+
+    minted: list[TxParams] = []
+    if pusd is not None and pusd != balance:
+        minted.append(call_tx(pusd_token, "mint" if pusd > balance else "burn", holder, abs(pusd - balance)))
+    for token, current in zip(tokens, held, strict=True):
+        target = (shares or {})[str(token)]
+        if target != current:
+            minted.append(call_tx(ctf, "mint" if target > current else "burn", holder, token, abs(target - current)))
+    own: list[TxParams] = []
+    if approved is not None:
+        for spender, allowance, approval in zip(spenders, allowances, approvals, strict=True):
+            if allowance != (MAX_UINT256 if approved else 0):
+                own.append(call_tx(pusd_token, "approve", spender, MAX_UINT256 if approved else 0))
+            if bool(approval) != approved:
+                own.append(call_tx(ctf, "setApprovalForAll", spender, approved))
+
+    signed = [
+        operator.sign_transaction(cast(Any, _filled(tx, sender=operator.address, nonce=operator_nonce + i)))
+        for i, tx in enumerate(minted)
+    ]
+    sends: list[tuple[str, list[Any]]] = [
+        ("eth_sendRawTransaction", ["0x" + bytes(t.raw_transaction).hex()]) for t in signed
+    ]
+    for i, tx in enumerate(own):
+        sends.append(("eth_sendTransaction", [_json_tx(_filled(tx, sender=holder, nonce=holder_nonce + i))]))
+    if own:
+        prepare: list[tuple[str, list[Any]]] = [("anvil_impersonateAccount", [holder])]
+        if gas_balance < WEI // 10:
+            prepare.append(("anvil_setBalance", [holder, hex(WEI)]))
+        rpc_batch(url, prepare)
+    try:
+        hashes = rpc_batch(url, sends)
+        _receipts(w3, [HexBytes(h) for h in hashes], holder)
+    finally:
+        finish: list[tuple[str, list[Any]]] = [("anvil_stopImpersonatingAccount", [holder])] if own else []
+        if pol is not None:  # last: the approvals' gas leaves the POL asked for untouched
+            finish.append(("anvil_setBalance", [holder, hex(pol)]))
+        rpc_batch(url, finish)
+
+
+def _json_tx(tx: TxParams) -> dict[str, Any]:
+    return {k: (hex(v) if isinstance(v, int) else v) for k, v in tx.items()}
 
 
 def approvals_set(w3: Web3, info: ChainInfo, address: str, *, approved: bool = True) -> None:
     """The wallet's pUSD allowance and share approval for both exchanges, set on its behalf."""
-    pusd, ctf = contract(w3, info, "pusd"), contract(w3, info, "ctf")
-    holder = to_checksum_address(address)
-    for key in EXCHANGES:
-        spender = to_checksum_address(info.contracts[key])
-        amount = MAX_UINT256 if approved else 0
-        if pusd.functions.allowance(holder, spender).call() != amount:
-            send_as(w3, holder, pusd.functions.approve(spender, amount).build_transaction({"from": holder}))
-        if ctf.functions.isApprovedForAll(holder, spender).call() != approved:
-            send_as(w3, holder, ctf.functions.setApprovalForAll(spender, approved).build_transaction({"from": holder}))
+    wallet_seed(w3, info, address, approved=approved)
 
 
 def wallet_fund(
@@ -203,22 +305,14 @@ def wallet_fund(
     approve: bool = True,
 ) -> None:
     """Set a wallet's POL and pUSD balances (units) and, by default, its approvals of both exchanges."""
-    holder = to_checksum_address(address)
-    if pusd is not None:
-        operator = cast(LocalAccount, Account.from_key(info.venue_operator_key))
-        token = contract(w3, info, "pusd")
-        target = int(pusd * BASE_UNITS)
-        current = int(token.functions.balanceOf(holder).call())
-        sender: TxParams = {"from": operator.address}
-        if target > current:
-            send(w3, operator, token.functions.mint(holder, target - current).build_transaction(sender))
-        elif target < current:
-            send(w3, operator, token.functions.burn(holder, current - target).build_transaction(sender))
-    if approve:
-        approvals_set(w3, info, holder)
-    # Last: the approvals' gas (paid through impersonation) leaves the POL asked for untouched.
-    if pol is not None:
-        w3.provider.make_request(cast(Any, "anvil_setBalance"), [holder, hex(int(pol * WEI))])
+    wallet_seed(
+        w3,
+        info,
+        address,
+        pusd=None if pusd is None else int(pusd * BASE_UNITS),
+        approved=True if approve else None,
+        pol=None if pol is None else int(pol * WEI),
+    )
 
 
 class LocalChain:

@@ -29,7 +29,7 @@ from hexbytes import HexBytes
 from web3 import Web3
 from web3.exceptions import TransactionNotFound, Web3Exception
 
-from .local import EXCHANGES, MAX_UINT256, ChainInfo, approvals_set, contract, send, web3_for
+from .local import EXCHANGES, MAX_UINT256, ChainInfo, approvals_set, call_tx, contract, send, wallet_seed, web3_for
 
 logger = logging.getLogger(__name__)
 
@@ -154,12 +154,12 @@ class ChainSettlement:
         holder = to_checksum_address(house)
         if holder not in self._houses:
             if int(self.pusd.functions.balanceOf(holder).call()) < HOUSE_PUSD // 2:
-                self._operator_call(self.pusd.functions.mint(holder, HOUSE_PUSD))
+                self._operator_call(self.pusd, "mint", holder, HOUSE_PUSD)
             approvals_set(self.w3, self.info, holder)
             self._houses.add(holder)
         for token_id in token_ids:
             if int(self.ctf.functions.balanceOf(holder, int(token_id)).call()) < HOUSE_SHARES // 2:
-                self._operator_call(self.ctf.functions.mint(holder, int(token_id), HOUSE_SHARES))
+                self._operator_call(self.ctf, "mint", holder, int(token_id), HOUSE_SHARES)
 
     def market_attach(self, condition_id: str, token_ids: Sequence[str]) -> None:
         """Register the market's condition and position ids with ConditionalTokens (once per chain)."""
@@ -169,34 +169,18 @@ class ChainSettlement:
         if known == 0:
             positions = [int(t) for t in token_ids]
             # The venue's operator stands in for the market's oracle (UMA's adapter on Polygon).
-            call = self.ctf.functions.registerCondition(
-                HexBytes(condition_id), self.operator.address, HexBytes(condition_id), positions
-            )
-            self._operator_call(call)
+            condition = HexBytes(condition_id)
+            self._operator_call(self.ctf, "registerCondition", condition, self.operator.address, condition, positions)
         self._markets.add(condition_id)
 
     def set_balance(self, address: str, *, pusd: int | None, shares: Mapping[str, int], approved: bool) -> None:
-        holder = to_checksum_address(address)
-        if pusd is not None:
-            current = int(self.pusd.functions.balanceOf(holder).call())
-            if pusd > current:
-                self._operator_call(self.pusd.functions.mint(holder, pusd - current))
-            elif pusd < current:
-                self._operator_call(self.pusd.functions.burn(holder, current - pusd))
-        for token_id, amount in shares.items():
-            current = int(self.ctf.functions.balanceOf(holder, int(token_id)).call())
-            if amount > current:
-                self._operator_call(self.ctf.functions.mint(holder, int(token_id), amount - current))
-            elif amount < current:
-                self._operator_call(self.ctf.functions.burn(holder, int(token_id), current - amount))
-        if approved:
-            approvals_set(self.w3, self.info, holder)
+        wallet_seed(self.w3, self.info, address, pusd=pusd, shares=shares, approved=True if approved else None)
 
     def set_approved(self, address: str, approved: bool) -> None:
         approvals_set(self.w3, self.info, address, approved=approved)
 
-    def _operator_call(self, call: Any) -> None:
-        send(self.w3, self.operator, call.build_transaction({"from": self.operator.address}))
+    def _operator_call(self, target: Any, function: str, *args: Any) -> None:
+        send(self.w3, self.operator, call_tx(target, function, *args))
 
     # -- reads ----------------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from hexbytes import HexBytes
 from web3.contract import Contract
 
 from execution.simulator.chain.artifacts import ARTIFACTS, compile_artifacts, dumps
-from execution.simulator.chain.local import LocalChain, contract, dev_account, send, send_as
+from execution.simulator.chain.local import LocalChain, call_tx, contract, dev_account, send
 from execution.simulator.chain.settlement import Fill
 
 FIXTURES = Path(__file__).resolve().parents[3] / "fixtures"
@@ -154,8 +154,4 @@ def test_a_resolved_condition_pays_its_winning_shares_out(chain: LocalChain) -> 
     redemptions = ctf.events.PayoutRedemption().process_receipt(receipt)
     assert [e["args"]["payout"] for e in redemptions] == [7_000_000]
     with pytest.raises(RuntimeError, match="reverted"):  # a second report of the same question
-        send_as(
-            w3,
-            oracle.address,
-            ctf.functions.reportPayouts(question, [0, 1]).build_transaction({"from": oracle.address, "gas": 300_000}),
-        )
+        send(w3, oracle, call_tx(ctf, "reportPayouts", question, [0, 1]))
