@@ -42,7 +42,6 @@ class Embedded:
             stop_worker(worker, timeout_ms=5_000)
         if self.simulator is not None:
             self.simulator.stop()
-            self.simulator.close()
         if self.chain is not None:
             self.chain.stop()
 

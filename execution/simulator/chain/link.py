@@ -144,5 +144,8 @@ class ChainLink:
             raise ValueError("with a chain, trades move to MINED or CONFIRMED with the node's blocks")
         self.settlement.settle_now(to=to)
 
+    def open(self) -> None:
+        self.settlement.start()
+
     def close(self) -> None:
         self.settlement.stop()

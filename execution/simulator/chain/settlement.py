@@ -123,6 +123,7 @@ class ChainSettlement:
 
     def start(self) -> None:
         if self._thread is None:
+            self._stop.clear()
             self._thread = threading.Thread(target=self._run, name="venue-chain-settlement", daemon=True)
             self._thread.start()
 

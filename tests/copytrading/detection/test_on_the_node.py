@@ -58,7 +58,6 @@ def sim(chain: LocalChain) -> Iterator[VenueSimulator]:
             default_gateway.cache_clear()
             yield running
         default_gateway.cache_clear()
-    running.close()
 
 
 def place(sim: VenueSimulator, account: Any, side: str, shares: str, price: str = "0.56") -> dict[str, Any]:

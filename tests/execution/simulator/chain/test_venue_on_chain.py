@@ -58,7 +58,6 @@ SCENARIO: dict[str, Any] = {
 def sim(chain: LocalChain) -> Iterator[VenueSimulator]:
     with VenueSimulator(SCENARIO, chain=chain.info) as running:
         yield running
-    running.close()
 
 
 def buy(sim: VenueSimulator, key: str, address: str, token: str, price: str, shares: str, **kw: Any) -> Any:
