@@ -8,9 +8,11 @@ downloaded at run time: a missing or wrong binary is an error that names the mak
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import tempfile
@@ -30,6 +32,7 @@ INSTALL_HINT = "run `make venv` in the project folder (it installs the pinned an
 POLYGON_CHAIN_ID = 137
 # Anvil's public development mnemonic: its accounts hold only local test ether.
 DEV_MNEMONIC = "test test test test test test test test test test test junk"
+_PR_SET_PDEATHSIG = 1
 _VERSION = re.compile(r"anvil Version: (\S+)")
 
 
@@ -63,6 +66,16 @@ def anvil_binary() -> Path:
         version = found.group(1) if found else out.stdout.strip()[:80]
         raise AnvilNotInstalled(f"{ANVIL_BINARY} is anvil {version}, the project pins {wanted}: {INSTALL_HINT}")
     return ANVIL_BINARY
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM when our process dies, even by SIGKILL.
+
+    anvil runs in its own session (a terminal's Ctrl-C reaches us, and we stop it); without this a
+    killed test run or demo would leave its node running.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -133,7 +146,11 @@ class AnvilNode:
             # Its few lines go to a file (never a pipe nobody reads, which could fill and block it).
             self._log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in _reap/stop
             self._process = subprocess.Popen(  # noqa: S603 - a fixed argv, no shell
-                command, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+                command,
+                stdout=self._log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
             )
             if self._wait_ready():
                 return self

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -43,3 +48,33 @@ def test_another_version_is_an_error_naming_make_venv(
     monkeypatch.setattr(node, "ANVIL_BINARY", other)
     with pytest.raises(AnvilNotInstalled, match=r"is anvil 1\.4\.4, the project pins 1\.7\.\d+: run `make venv`"):
         anvil_binary()
+
+
+def running(pid: int) -> bool:
+    """The process exists and is not a zombie waiting for whoever adopted it to reap it."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.processes
+def test_a_node_stops_when_the_process_that_started_it_is_killed() -> None:
+    """Failed before anvil was started with a parent-death signal: a killed test run left its node running."""
+    root = Path(__file__).resolve().parents[4]
+    probe = (
+        "import sys, time; from execution.simulator.chain.node import AnvilNode; "
+        "n = AnvilNode().start(); print(n._process.pid, flush=True); time.sleep(600)"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", probe], cwd=root, stdout=subprocess.PIPE, text=True)
+    assert parent.stdout is not None
+    child = int(parent.stdout.readline())
+    parent.kill()
+    parent.wait(timeout=10)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and running(child):
+        time.sleep(0.1)
+    alive = running(child)
+    if alive:
+        os.kill(child, signal.SIGKILL)
+    assert not alive
