@@ -8,6 +8,7 @@ No skip when anvil is missing: the session's first chain test errors with the in
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -27,5 +28,13 @@ def chain(local_chain: LocalChain) -> Iterator[LocalChain]:
     info = local_chain.info
     snapshot = local_chain.node.rpc("evm_snapshot")
     yield local_chain
-    assert local_chain.node.rpc("evm_revert", [snapshot]) is True
+    chain_restore(local_chain, snapshot)
     local_chain._info = info
+
+
+def chain_restore(local_chain: LocalChain, snapshot: str) -> None:
+    """Revert to ``snapshot`` with the node's clock on the wall clock again: anvil's evm_revert also
+    turns its clock back to the snapshot's head block (the deployment's, for the whole session),
+    and blocks of later tests carried times minutes in the past (their fills were detected stale)."""
+    assert local_chain.node.rpc("evm_revert", [snapshot]) is True
+    local_chain.node.rpc("evm_setTime", [int(time.time())])
