@@ -22,7 +22,8 @@ from copytrading.deployments import deployment_current
 from copytrading.detection.replay import ReplaySummary, tape_replay
 from execution.simulator import VenueSimulator, scenario_from_activity_tape
 from execution.simulator.chain.local import LocalChain
-from polyhunter.broker import import_task_modules, stop_worker
+from polyhunter.broker import stop_worker
+from polyhunter.scheduler import scheduled_jobs_load
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,7 @@ def embedded_start(*, rows: list[dict[str, Any]] | None, start_simulator: bool =
             if local_chain is not None:
                 local_chain.stop()
             raise
-    import_task_modules()
+    scheduled_jobs_load()  # every actor and schedule, as the Procfile's scheduler runs them
     deployment = deployment_current()
     broker = dramatiq.get_broker()
     for queue in deployment.queue_names:

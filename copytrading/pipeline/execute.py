@@ -24,7 +24,7 @@ from copytrading.pipeline import submit
 from copytrading.pipeline.batched import write_fenced_each
 from copytrading.pipeline.context import GateContext, gate_context, gate_inputs
 from copytrading.pipeline.exposure import Exposure, exposure_for
-from copytrading.pipeline.leases import finish, release
+from copytrading.pipeline.leases import finish, release, submit_lease
 from copytrading.pipeline.paper import paper_fill
 from copytrading.pipeline.quoting import Quote, Unpriced, quote_rows
 from copytrading.pipeline.selling import sell_sizes
@@ -165,9 +165,13 @@ def _sign_and_reserve(plans: list[Plan], context: GateContext) -> list[submit.Si
         # read the limits in force now. The follows are locked too: an edit of a follow's caps
         # (follows.follow_update locks that follow) either committed before this read or waits
         # for this transaction, so no order is signed under a cap already replaced (S39).
-        # NO KEY: fan-out may still insert copy trades referencing these follows meanwhile.
+        # NO KEY, for both: two batches of one account still exclude each other, but fan-out's
+        # commit, whose deferred foreign-key checks take FOR KEY SHARE on the accounts and follows
+        # of the rows it inserts (in follow order, not id order), never waits for this lock; with
+        # FOR UPDATE the two orders deadlocked (issue 17, fix 3).
         accounts = {
-            a.id: a for a in TradingAccount.objects.select_for_update().filter(id__in=account_ids).order_by("id")
+            a.id: a
+            for a in TradingAccount.objects.select_for_update(no_key=True).filter(id__in=account_ids).order_by("id")
         }
         follow_ids = {p.row.relationship_id for p in plans}
         follows = {
@@ -206,17 +210,19 @@ def _reserve_one(
 ) -> tuple[submit.Signed, dict[str, object]] | None:
     """Gate, sign and return the row's SIGNED values (written with the batch), or None."""
     row, size = plan.row, plan.size
-    verdict = evaluate(gate_inputs(row=row, context=context, notional=size.notional_usdc, exposure=exposure))
+    fee = _worst_fee(plan)
+    verdict = evaluate(gate_inputs(row=row, context=context, notional=size.notional_usdc, exposure=exposure, fee=fee))
     if not verdict.allowed:
         finish([row], status=CopyTrade.Status.BLOCKED, reason=verdict.reason, detail=verdict.detail)
         return None
     if row.account.is_paper:
-        if paper_fill(row=row, size=size, quote=plan.quote):
+        filled = paper_fill(row=row, size=size, quote=plan.quote, planned_fee=fee)
+        if filled is not None and row.side == "BUY":
             exposure.add(
                 follow_id=row.relationship_id,
                 account_id=row.account_id,
                 token_id=row.token_id,
-                usdc=size.notional_usdc if row.side == "BUY" else Decimal(0),
+                usdc=filled.notional + filled.fee,
             )
         return None
     if not custody_signs_orders(row.account):
@@ -259,16 +265,31 @@ def _reserve_one(
         else (size.amount / size.limit_price).quantize(Decimal("0.01")),
         "planned_usdc": size.notional_usdc,
         "quote_price": plan.quote.best_price,
+        "planned_fee_usdc": fee,
         "signed_at": now,
         "submit_count": 1,
         "next_check_at": now + submit.FIRST_CHECK,
+        # Shorter than the claim's lease: a worker killed before sending leaves the row to the
+        # reconciler within seconds (renewed by a batch that takes longer, submit.py).
+        "lease_until": now + submit_lease(),
     }
     if row.side == "BUY":
         # Counted now, for the next rows of this batch; the row is written with the batch.
         exposure.add(
-            follow_id=row.relationship_id, account_id=row.account_id, token_id=row.token_id, usdc=size.notional_usdc
+            follow_id=row.relationship_id,
+            account_id=row.account_id,
+            token_id=row.token_id,
+            usdc=size.notional_usdc + fee,
         )
     return submit.Signed(row=row, payload=payload), values
+
+
+def _worst_fee(plan: Plan) -> Decimal:
+    """The most taker fee a BUY can pay on this market's fee curve (exits are not capped)."""
+    if plan.row.side != CopyTrade.Side.BUY:
+        return Decimal(0)
+    market = plan.quote.market
+    return market.fees.worst_buy_fee(usdc=plan.size.amount, max_price=plan.size.limit_price, tick=market.tick_size)
 
 
 def _request(row: CopyTrade, size: CopySize) -> OrderRequest:

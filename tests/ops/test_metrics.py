@@ -97,14 +97,14 @@ def test_reconciler_decisions_are_counted_and_logged_with_the_copy_id(
     sim.add_fault("error_before", "POST /order", status=500)  # nothing committed: the venue never saw it
     (row,) = run(leader_buy(relationship.leader).id)
     assert row.status == CopyTrade.Status.UNKNOWN
-    with caplog.at_level(logging.INFO, logger="copytrading.pipeline.reconcile"):
+    with caplog.at_level(logging.INFO, logger="copytrading.pipeline.recovery"):
         copytrades_reconcile(ids=[row.id])
         copytrades_reconcile(ids=[row.id])
     row.refresh_from_db()
     assert row.status == CopyTrade.Status.FILLED
     assert scrape("polyhunter_reconciler_decisions_total", decision="not_found_again") == again + 1
     assert scrape("polyhunter_reconciler_decisions_total", decision="resent") == resent + 1
-    said = [r.getMessage() for r in caplog.records if r.name == "copytrading.pipeline.reconcile"]
+    said = [r.getMessage() for r in caplog.records if r.name == "copytrading.pipeline.recovery"]
     assert len(said) == 2
     assert all(str(row.code) in line for line in said)
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from copytrading.fanout import fanout_leader_trade
 from copytrading.models import CopyTrade, Deployment, Position
+from copytrading.pipeline.leases import submit_lease
 from copytrading.pipeline.reconcile import copytrades_reconcile
 from copytrading.reasons import Reason
 from copytrading.tasks import execute_copy_trades
@@ -23,9 +24,12 @@ from tests.copytrading.reliability.conftest import Checker, Spawner
 from tests.copytrading.reliability.harness import (
     Evidence,
     Venue,
+    execute,
     follow,
     fresh,
     leader_buy,
+    ready_at,
+    reconcile_once,
     reconcile_until_settled,
     speed_account,
     wait_for,
@@ -90,6 +94,9 @@ def test_s01_a_worker_killed_after_its_post_and_before_the_record_leaves_one_ord
 def test_s02_a_worker_killed_after_signing_and_before_its_post_leads_the_reconciler_to_send_the_same_bytes_once(
     venue: Venue, deployment: Deployment, spawn: Spawner, check: Checker
 ) -> None:
+    """Issue 17, fix 1: 123 copies of the soak were signed by a worker killed before its POST and
+    expired unsent. The signed row's lease is the short submit lease (10 s with the default
+    timeouts, not the claim's 30 s), so the reconciler may take it over and resend it promptly."""
     row = one_pending_copy(venue, deployment)
     worker = spawn("execute", str(row.id), "--stop-before", "post")
     order_hash = worker.expect("BEFORE_POST")
@@ -103,14 +110,48 @@ def test_s02_a_worker_killed_after_signing_and_before_its_post_leads_the_reconci
     assert venue.proxy.order_posts() == []
     signed_bytes = row.signed_order
     assert signed_bytes is not None
+    assert row.signed_at is not None
+    assert row.lease_until is not None
+    assert row.lease_until - row.signed_at <= submit_lease() <= timedelta(seconds=10)
 
     reconcile_until_settled(deployment, venue=venue)
     row = fresh(row)
     assert row.status == CopyTrade.Status.CONFIRMED, (row.status, row.reason_code, row.reason_detail)
+    assert row.outcome_unknown_at is not None  # found signed and never answered
+    assert row.outcome_resolved_at is not None
     assert row.signed_order == signed_bytes
     assert [o["id"] for o in venue.sim.orders()] == [order_hash]
     assert [post.body for post in venue.proxy.order_posts()] == [signed_bytes["body"]]
     assert row.submit_count == 2  # the dead worker's count, then the reconciler's resend
+    check()
+
+
+def test_a_resend_whose_worker_died_is_looked_up_before_anything_is_sent_again(
+    venue: Venue, deployment: Deployment, spawn: Spawner, check: Checker
+) -> None:
+    """A row refused for now is resent without a lookup (nothing was placed). But once a resend
+    has left the worker, its outcome is unknown: if the worker dies before recording the answer,
+    the next run must look the order up, never resend blindly."""
+    row = one_pending_copy(venue, deployment)
+    venue.sim.add_fault("rate_limit", "POST /order")
+    (row,) = execute(deployment, row)
+    assert (row.status, row.reason_code, row.submit_count) == (CopyTrade.Status.SIGNED, "retry_later:rate_limited", 1)
+    resender = spawn("reconcile", str(row.id), "--stop-before", "post")
+    resender.expect("BEFORE_POST")
+    resender.wait_stopped()
+    resender.signal(signal.SIGKILL)
+    resender.wait()
+    row = fresh(row)
+    assert (row.submit_count, row.reason_code) == (2, "")
+
+    reconcile_once(deployment, at=ready_at(row))
+    row = fresh(row)
+    assert (row.status, row.not_found_count) == (CopyTrade.Status.SIGNED, 1)  # looked up, not resent
+    assert len(venue.proxy.order_posts()) == 1  # only the refused one
+    reconcile_until_settled(deployment, venue=venue, start=ready_at(row))
+    row = fresh(row)
+    assert row.status == CopyTrade.Status.CONFIRMED
+    assert len(venue.proxy.order_posts()) == 2
     check()
 
 
