@@ -17,8 +17,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from copytrading.follows import market_list_reason
-from copytrading.models import CopyRelationship, CopyTrade, Deployment, LeaderTrade, Position
+from copytrading.models import CopyRelationship, CopyTrade, Deployment, LeaderTrade, Position, live_follows
 from copytrading.reasons import Reason
+from execution.guardrails import Holds, hold_verdict
 from execution.models import GuardrailSettings
 from polyhunter.broker import send_to_queue
 
@@ -41,8 +42,7 @@ def fanout_enqueue(*, leader_trade_ids: list[int]) -> None:
     if not leader_trade_ids:
         return
     routes = (
-        CopyRelationship.objects.filter(leader__trades__id__in=leader_trade_ids)
-        .exclude(status=CopyRelationship.Status.STOPPED)
+        CopyRelationship.objects.filter(live_follows(), leader__trades__id__in=leader_trade_ids)
         .values_list("leader__trades__id", "deployment__key")
         # No ordering: CopyRelationship's default ordering would add its id to the SELECT DISTINCT
         # and send one fan-out message per follow instead of one per deployment.
@@ -76,7 +76,7 @@ def fanout_leader_trade(*, leader_trade_id: int, deployment: Deployment) -> Fano
             return FanoutResult(created=0, pending_ids=[], skipped=0)
         follows = list(
             CopyRelationship.objects.filter(routed_to(deployment), leader_id=trade.leader_id)
-            .exclude(status=CopyRelationship.Status.STOPPED)
+            .filter(live_follows())
             .exclude(copy_trades__leader_trade=trade)
             .select_related("account")
         )
@@ -142,10 +142,22 @@ def _skip_reason(*, trade: LeaderTrade, follow: CopyRelationship, held: set[int]
     listed = market_list_reason(follow, token_id=trade.token_id, condition_id=trade.condition_id)
     if listed == Reason.MARKET_NOT_ALLOWED and not trade.condition_id:
         listed = None
+    # The pauses in the gate's own order (execution.guardrails.hold_verdict); the platform
+    # switches are the gate's to apply when the copy executes.
+    hold = hold_verdict(
+        Holds(
+            lane=CopyTrade.Lane.EXIT if trade.side == LeaderTrade.Side.SELL else CopyTrade.Lane.COPY,
+            kill_switch=False,
+            pause_copies=False,
+            exits_only=False,
+            leader_paused=trade.leader.paused,
+            account_paused=follow.account.paused,
+            follow_held=follow.staff_hold != CopyRelationship.StaffHold.NONE,
+            follow_paused=follow.status != CopyRelationship.Status.ACTIVE,
+        )
+    )
     checks: list[tuple[bool, str | None]] = [
-        (trade.leader.paused, Reason.LEADER_PAUSED),
-        (follow.status == CopyRelationship.Status.PAUSED, Reason.FOLLOW_PAUSED),
-        (follow.account.paused, Reason.ACCOUNT_PAUSED),
+        (not hold.allowed, hold.reason),
         (listed is not None, listed),
         (not _price_in_band(trade.price, follow), Reason.PRICE_OUTSIDE_BAND),
         (trade.side == LeaderTrade.Side.SELL and not follow.copy_sells, Reason.COPY_SELLS_OFF),

@@ -137,7 +137,8 @@ def _require_valid(settings: FollowSettings) -> None:
 def follow_create(
     *, account: TradingAccount, leader_address: str, settings: FollowSettings, actor: Actor
 ) -> CopyRelationship:
-    """Start copying a leader (creating its WatchedWallet on first follow), or restart a stopped follow.
+    """Start copying a leader (creating its WatchedWallet on first follow), or restart a follow its
+    owner stopped (never one staff stopped: only staff lift a hold).
 
     The new follow is served by the deployment the account's owner is routed to (see
     copytrading.routing), so a user moved to a dedicated deployment stays there.
@@ -152,6 +153,8 @@ def follow_create(
     with transaction.atomic():
         leader, _ = WatchedWallet.objects.get_or_create(address=address)
         existing = CopyRelationship.objects.select_for_update().filter(account=account, leader=leader).first()
+        if existing is not None and existing.staff_hold == CopyRelationship.StaffHold.STOPPED:
+            raise FollowError({"leader_address": "Staff stopped this follow; only staff can restart it."})
         if existing is not None and existing.status != CopyRelationship.Status.STOPPED:
             raise FollowError({"leader_address": "This account already follows that leader."})
         relationship = existing or CopyRelationship(account=account, leader=leader, deployment=_routed(account))

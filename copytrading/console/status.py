@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from accounts.models import TradingAccount
-from copytrading.models import CopyRelationship, CopyTrade, Deployment, WatchedWallet
+from copytrading.models import CopyRelationship, CopyTrade, Deployment, WatchedWallet, live_follows
 from execution.guardrails.breaker import breaker_is_open
 from execution.models import GuardrailSettings, TradingSwitch, VenueHealth
 from execution.switches import SwitchState, switch_states
@@ -74,10 +74,8 @@ def _bounded(rows: QuerySet[CopyTrade]) -> int:
 def console_status(*, now: datetime | None = None) -> ConsoleStatus:
     now = now or timezone.now()
     guardrails = GuardrailSettings.current()
-    deployments = Deployment.objects.annotate(
-        follows=Count("relationships", filter=~Q(relationships__status="stopped"))
-    )
-    active_follows = CopyRelationship.objects.exclude(status=CopyRelationship.Status.STOPPED)
+    deployments = Deployment.objects.annotate(follows=Count("relationships", filter=live_follows("relationships__")))
+    active_follows = CopyRelationship.objects.filter(live_follows())
     return ConsoleStatus(
         switches=switch_views(),
         venue=VenueHealth.objects.filter(id=VenueHealth.SINGLETON_ID).first(),

@@ -7,7 +7,7 @@ from django.contrib.auth.models import Permission
 from django.test import Client
 
 from accounts.models import User
-from tests.pages.conftest import owned, simulator  # noqa: F401  (fixtures shared with the page tests)
+from tests.pages.conftest import owned, owner_client, simulator  # noqa: F401  (fixtures shared with the page tests)
 
 
 @pytest.fixture

@@ -57,10 +57,12 @@ def test_pausing_an_account_goes_through_the_audited_service(staff_client: Clien
     assert AuditEvent.objects.filter(action="account.pause", reason="chargeback").exists()
 
 
-def test_stopping_follows_from_the_admin_is_audited(staff_client: Client, owned: Owned) -> None:
+def test_stopping_follows_from_the_admin_is_an_audited_staff_hold(staff_client: Client, owned: Owned) -> None:
     bulk(staff_client, "copytrading_copyrelationship", "stop_selected", [owned.follow.pk], reason="abuse")
     owned.follow.refresh_from_db()
-    assert (owned.follow.status, owned.follow.status_reason) == ("stopped", "abuse")
+    assert (owned.follow.staff_hold, owned.follow.staff_hold_reason) == ("stopped", "abuse")
+    assert (owned.follow.status, owned.follow.effective_status) == ("active", "stopped")
+    assert AuditEvent.objects.get(action="follow.hold_stopped").reason == "abuse"
 
 
 def relationship_form(follow: CopyRelationship, **changes: str) -> dict[str, str]:
