@@ -23,6 +23,10 @@ from execution.guardrails import Holds, hold_verdict
 from execution.models import GuardrailSettings
 from polyhunter.broker import send_to_queue
 
+# The actors of copytrading/tasks.py these messages go to, by name: tasks.py imports this module,
+# so importing the actors here would be an import loop.
+FAN_OUT_ACTOR = "fan_out"
+EXECUTE_ACTOR = "execute_copy_trades"
 PENDING_DEADLINE = timedelta(minutes=10)
 # When the sweeper re-sends an execute message for a row still PENDING (its message was lost).
 RESEND_AFTER = timedelta(seconds=10)
@@ -37,8 +41,6 @@ class FanoutResult:
 
 def fanout_enqueue(*, leader_trade_ids: list[int]) -> None:
     """Send one fan-out message per leader trade to each deployment that serves its leader."""
-    from copytrading.tasks import fan_out
-
     if not leader_trade_ids:
         return
     routes = (
@@ -52,7 +54,7 @@ def fanout_enqueue(*, leader_trade_ids: list[int]) -> None:
     routed = set()
     for leader_trade_id, key in routes:
         deployment_key = key or Deployment.SHARED_KEY
-        send_to_queue(fan_out, f"{deployment_key}.fanout", leader_trade_id, deployment_key)
+        send_to_queue(FAN_OUT_ACTOR, f"{deployment_key}.fanout", leader_trade_id, deployment_key)
         routed.add(leader_trade_id)
     # Nobody follows these leaders: the trades are done, not waiting for a fan-out.
     LeaderTrade.objects.filter(id__in=set(leader_trade_ids) - routed, status=LeaderTrade.Status.NEW).update(
@@ -180,13 +182,11 @@ def dispatch_execute(*, deployment_key: str, rows: list[tuple[int, str]]) -> Non
     trips (32 rather than 16: each message has a fixed cost of about a dozen statements, and a
     leader with 20 followers now takes 2 messages instead of 3; docs/performance.md).
     """
-    from copytrading.tasks import execute_copy_trades
-
     for lane in (CopyTrade.Lane.EXIT, CopyTrade.Lane.COPY):
         ids = [row_id for row_id, row_lane in rows if row_lane == lane]
         queue = f"{deployment_key}.{'exits' if lane == CopyTrade.Lane.EXIT else 'copies'}"
         for batch in _batches(ids):
-            send_to_queue(execute_copy_trades, queue, batch)
+            send_to_queue(EXECUTE_ACTOR, queue, batch)
 
 
 def _batches(ids: list[int], size: int = 32) -> list[list[int]]:

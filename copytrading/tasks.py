@@ -15,7 +15,7 @@ from dramatiq_crontab import interval
 
 import copytrading.detection.actors  # noqa: F401  (declares the detection actors and their schedule)
 from copytrading.deployments import deployment_current, deployment_heartbeat
-from copytrading.fanout import fanout_leader_trade
+from copytrading.fanout import EXECUTE_ACTOR, FAN_OUT_ACTOR, fanout_leader_trade
 from copytrading.models import Deployment
 from copytrading.pipeline.execute import copytrades_execute
 from copytrading.pipeline.reconcile import reconcile_due
@@ -32,7 +32,14 @@ def record_heartbeat(deployment_key: str) -> None:
 
 
 # Idempotent (row lock + unique constraint): safe to retry after a database hiccup.
-@dramatiq.actor(queue_name=f"{MY_KEY}.fanout", max_retries=3, min_backoff=200, max_backoff=5_000, time_limit=60_000)
+@dramatiq.actor(
+    actor_name=FAN_OUT_ACTOR,
+    queue_name=f"{MY_KEY}.fanout",
+    max_retries=3,
+    min_backoff=200,
+    max_backoff=5_000,
+    time_limit=60_000,
+)
 def fan_out(leader_trade_id: int, deployment_key: str) -> None:
     deployment = deployment_current()
     if deployment.key == deployment_key:
@@ -41,7 +48,7 @@ def fan_out(leader_trade_id: int, deployment_key: str) -> None:
 
 # Submits orders: never retried by the broker. A row this run could not finish stays in the
 # database, where the sweeper and the reconciler pick it up (reliability §2.4, style C4).
-@dramatiq.actor(queue_name=f"{MY_KEY}.copies", max_retries=0, time_limit=120_000)
+@dramatiq.actor(actor_name=EXECUTE_ACTOR, queue_name=f"{MY_KEY}.copies", max_retries=0, time_limit=120_000)
 def execute_copy_trades(copy_trade_ids: list[int]) -> None:
     copytrades_execute(ids=copy_trade_ids, deployment=deployment_current())
 

@@ -157,8 +157,8 @@ if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
     # Embedded mode: messages stay in this process and an in-process worker consumes them
-    # (polyhunter.broker.start_embedded_worker). No AdminMiddleware: it would copy every
-    # message into the database and the admin.
+    # (copytrading.embedded). No AdminMiddleware: it would copy every message into the
+    # database and the admin.
     DRAMATIQ_BROKER = {
         "BROKER": "dramatiq.brokers.stub.StubBroker",
         "OPTIONS": {},

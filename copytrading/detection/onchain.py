@@ -113,15 +113,6 @@ def _topics(log: Mapping[str, Any]) -> list[str]:
     return [_word(t, field="topic") for t in topics]
 
 
-def order_filled_topic0(log: Mapping[str, Any]) -> str | None:
-    """The OrderFilled version's topic0 of ``log``, or None when it is another event."""
-    try:
-        first = _topics(log)[0]
-    except LogDecodeError:
-        return None
-    return first if first in ORDER_FILLED_TOPICS else None
-
-
 def decode_order_filled(log: Mapping[str, Any]) -> LeaderFill:
     """Decode one V1 or V2 ``OrderFilled`` log (JSON-RPC or web3 form).
 

@@ -122,3 +122,12 @@ class AnswerLost(VenueUnavailable):
     """
 
     reason = "answer_lost"
+
+
+class CredentialsMismatch(VenueError):
+    """The payload was signed for another API key (``owner``) than the credentials given; not sent.
+
+    Custody changed after signing: the order cannot be sent with these credentials. Expire it.
+    """
+
+    reason = "credentials_mismatch"

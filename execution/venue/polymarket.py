@@ -22,8 +22,15 @@ from execution.venue.cache import SingleFlightCache
 from execution.venue.canary import VersionCanary, VersionCheck, record_venue_health
 from execution.venue.classify import Classification, RawBody, classify_post_response
 from execution.venue.environment import VenueSettings
-from execution.venue.errors import AnswerLost, NotSent, UnexpectedAnswer, VenueError, VenueRefused, VenueUnavailable
-from execution.venue.gateway import CredentialsMismatch
+from execution.venue.errors import (
+    AnswerLost,
+    CredentialsMismatch,
+    NotSent,
+    UnexpectedAnswer,
+    VenueError,
+    VenueRefused,
+    VenueUnavailable,
+)
 from execution.venue.lookup import (
     BalanceAllowance,
     OrderLookup,

@@ -19,8 +19,8 @@ from polymarket._internal.hmac import build_hmac_signature
 from execution.venue.auth import ApiCredentials
 from execution.venue.classify import Classification
 from execution.venue.environment import configured_sdk_config
-from execution.venue.errors import AnswerLost, NotSent, VenueRefused, VenueUnavailable
-from execution.venue.gateway import CredentialsMismatch, default_gateway
+from execution.venue.errors import AnswerLost, CredentialsMismatch, NotSent, VenueRefused, VenueUnavailable
+from execution.venue.gateway import default_gateway
 from execution.venue.orders import OrderRequest
 from execution.venue.payload import SignedOrderPayload
 from execution.venue.polymarket import PolymarketGateway
