@@ -47,7 +47,7 @@ def fan_out(leader_trade_id: int, deployment_key: str) -> None:
 
 
 # Submits orders: never retried by the broker. A row this run could not finish stays in the
-# database, where the sweeper and the reconciler pick it up (reliability §2.4, style C4).
+# database, where the sweeper and the reconciler pick it up (docs/pipeline.md).
 @dramatiq.actor(actor_name=EXECUTE_ACTOR, queue_name=f"{MY_KEY}.copies", max_retries=0, time_limit=120_000)
 def execute_copy_trades(copy_trade_ids: list[int]) -> None:
     copytrades_execute(ids=copy_trade_ids, deployment=deployment_current())

@@ -28,7 +28,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 RUN_MODES = ("shared_backend", "user_dedicated")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
-# Exchange contracts whose OrderFilled logs the chain detector reads (reference §9.1):
+# Exchange contracts whose OrderFilled logs the chain detector reads:
 # CTFExchangeV2, NegRiskCtfExchangeV2, ExchangeV3, and the two legacy V1 exchanges (history).
 DEFAULT_EXCHANGES = ",".join(
     [

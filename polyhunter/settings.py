@@ -20,7 +20,7 @@ EMBEDDED = CONFIG.embedded
 # period; 100 ms keeps the first copy fast. Read by dramatiq.worker at import, so set it here,
 # before any worker module is imported (rundramatiq passes the environment on).
 os.environ.setdefault("dramatiq_worker_timeout", "100")
-# Prefetched messages are stranded with a crashed worker for >= 60 s (reliability §2.3).
+# Prefetched messages are stranded with a crashed worker for >= 60 s.
 os.environ.setdefault("dramatiq_queue_prefetch", "2")
 
 DEBUG: bool = CONFIG["DEBUG"]

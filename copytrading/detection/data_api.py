@@ -5,7 +5,7 @@ is always sent as false. The per-leader cursor is the newest trade second taken 
 transaction hashes already taken at that second: a row is new when its second is later, or when
 it shares the cursor second with a transaction not yet taken. Neither ``>=`` (re-decides every
 fill at the cursor second) nor ``>`` (misses a second fill landing in the same second) alone is
-right (reference peers.md §4.4-4.5).
+right.
 """
 
 from __future__ import annotations

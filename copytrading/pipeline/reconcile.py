@@ -66,7 +66,7 @@ def _reconcile(ids: list[int], *, now: datetime) -> int:
             log.warning("reconcile of %s deferred: %s", row.code, exc.reason)
             write_fenced([row], next_check_at=now + RECHECK * 2, lease_owner="", lease_until=None)
         except Exception:
-            # A poison row must not stop the others (style C10): push it back a minute, log it.
+            # A poison row must not stop the others: push it back a minute, log it.
             log.exception("reconcile of %s failed", row.code)
             write_fenced([row], next_check_at=now + timedelta(minutes=1), lease_owner="", lease_until=None)
     return len(rows)

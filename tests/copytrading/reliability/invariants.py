@@ -1,4 +1,4 @@
-"""I1-I5 (ARCHITECTURE.md §4, reliability.md §6.2), checked at the end of every scenario.
+"""I1-I5 (docs/architecture.md §4), checked at the end of every scenario.
 
 The venue is the judge wherever it can be: what the recording proxy saw POSTed, what the
 simulator holds (orders and trades) — not only what our rows say about themselves.
