@@ -41,6 +41,10 @@ DEFAULT_EXCHANGES = ",".join(
 )
 
 
+# Public (it is in this file): good for the embedded demo only, refused with any other database.
+SECRET_KEY_DEFAULT = "django-insecure-polyhunter-embedded-default-change-me-in-production"
+
+
 class ConfigurationError(ImproperlyConfigured):
     """Raised at start when the environment is malformed; carries every problem found."""
 
@@ -64,8 +68,8 @@ VARIABLES: tuple[Var, ...] = (
     Var(
         "SECRET_KEY",
         "str",
-        "django-insecure-polyhunter-embedded-default-change-me-in-production",
-        "Django signing key (sessions, CSRF). Set a random 50+ character value in production.",
+        SECRET_KEY_DEFAULT,
+        "Django signing key (sessions, CSRF). Required (random, 50+ characters) unless embedded SQLite.",
         secret=True,
     ),
     Var("ALLOWED_HOSTS", "list", "localhost,127.0.0.1,[::1]", "Host names the web process answers."),
@@ -262,6 +266,11 @@ def _cross_checks(values: Mapping[str, Any], raw: Mapping[str, str]) -> list[str
     embedded = values["DATABASE_URL"]["ENGINE"].endswith("sqlite3")
     if not embedded and not values["ENCRYPTION_KEYS"]:
         problems.append("ENCRYPTION_KEYS: required when DATABASE_URL is not the embedded SQLite database")
+    if not embedded and values["SECRET_KEY"] == SECRET_KEY_DEFAULT:
+        problems.append(
+            "SECRET_KEY: the public default is refused when DATABASE_URL is not the embedded SQLite "
+            "database; set a random value of 50+ characters"
+        )
     return problems
 
 

@@ -97,9 +97,31 @@ def test_it_requires_a_deployment_id_for_a_dedicated_worker() -> None:
 
 
 def test_it_requires_encryption_keys_outside_the_embedded_database() -> None:
-    assert problems_for({"DATABASE_URL": "postgres://u@127.0.0.1:5432/db"}) == [
+    assert problems_for({"DATABASE_URL": "postgres://u@127.0.0.1:5432/db", "SECRET_KEY": "k" * 60}) == [
         "ENCRYPTION_KEYS: required when DATABASE_URL is not the embedded SQLite database"
     ]
+
+
+def test_finding_4_production_refuses_the_public_default_secret_key() -> None:
+    """Issue #18, finding 4. Failed before the fix: PostgreSQL started on the public default."""
+    production = {"DATABASE_URL": "postgres://u@127.0.0.1:5432/db", "ENCRYPTION_KEYS": f"k1:{KEY}"}
+    assert problems_for(production) == [
+        "SECRET_KEY: the public default is refused when DATABASE_URL is not the embedded SQLite "
+        "database; set a random value of 50+ characters"
+    ]
+    assert config.load({**production, "SECRET_KEY": "k" * 60})["SECRET_KEY"] == "k" * 60
+    assert config.load({})["SECRET_KEY"] == config.SECRET_KEY_DEFAULT  # the embedded default keeps it
+
+
+def test_finding_4_the_process_refuses_to_start_on_the_public_default() -> None:
+    result = run_manage(
+        "check_config",
+        "--offline",
+        env={"DATABASE_URL": "postgres://u@127.0.0.1:5432/db", "ENCRYPTION_KEYS": f"k1:{KEY}"},
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY: the public default is refused" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_it_reports_every_problem_at_once() -> None:
@@ -138,7 +160,7 @@ def run_manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[s
         k: v
         for k, v in os.environ.items()
         if not k.startswith(tuple(config.NAMESPACES))
-        and k not in {"DATABASE_URL", "REDIS_URL", "ENCRYPTION_KEYS", "DJANGO_SETTINGS_MODULE"}
+        and k not in {"DATABASE_URL", "REDIS_URL", "ENCRYPTION_KEYS", "SECRET_KEY", "DJANGO_SETTINGS_MODULE"}
     }
     return subprocess.run(
         [sys.executable, "manage.py", *args],
