@@ -42,7 +42,7 @@ DEFAULT_EXCHANGES = ",".join(
 
 
 # Public (it is in this file): good for the embedded demo only, refused with any other database.
-SECRET_KEY_DEFAULT = "django-insecure-polyhunter-embedded-default-change-me-in-production"
+SECRET_KEY_DEFAULT = "django-insecure-polyhunter-embedded-default-change-me-in-production"  # noqa: S105
 
 
 class ConfigurationError(ImproperlyConfigured):
