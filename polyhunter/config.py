@@ -84,7 +84,19 @@ VARIABLES: tuple[Var, ...] = (
     ),
     Var("SESSION_COOKIE_SECURE", "bool", "false", "Send the session cookie over HTTPS only."),
     Var("CSRF_COOKIE_SECURE", "bool", "false", "Send the CSRF cookie over HTTPS only."),
-    Var("BEHIND_TLS_PROXY", "bool", "false", "Trust X-Forwarded-Proto=https from the reverse proxy."),
+    Var(
+        "BEHIND_TLS_PROXY",
+        "bool",
+        "false",
+        "Behind a reverse proxy: trust its X-Forwarded-Proto=https and its X-Forwarded-For client address.",
+    ),
+    Var(
+        "TRUSTED_PROXY_COUNT",
+        "int",
+        "1",
+        "With BEHIND_TLS_PROXY: how many proxies append to X-Forwarded-For; the client address (login "
+        "lockout, sign-up and password-reset throttles) is that many entries from the right.",
+    ),
     Var(
         "DATABASE_URL",
         "database",
@@ -266,6 +278,8 @@ def _cross_checks(values: Mapping[str, Any], raw: Mapping[str, str]) -> list[str
     embedded = values["DATABASE_URL"]["ENGINE"].endswith("sqlite3")
     if not embedded and not values["ENCRYPTION_KEYS"]:
         problems.append("ENCRYPTION_KEYS: required when DATABASE_URL is not the embedded SQLite database")
+    if values["BEHIND_TLS_PROXY"] and values["TRUSTED_PROXY_COUNT"] < 1:
+        problems.append("TRUSTED_PROXY_COUNT: must be at least 1 with BEHIND_TLS_PROXY=true")
     if not embedded and values["SECRET_KEY"] == SECRET_KEY_DEFAULT:
         problems.append(
             "SECRET_KEY: the public default is refused when DATABASE_URL is not the embedded SQLite "

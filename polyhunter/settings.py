@@ -33,7 +33,9 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_HSTS_PRELOAD: bool = CONFIG["SECURE_HSTS_PRELOAD"]
 SESSION_COOKIE_SECURE: bool = CONFIG["SESSION_COOKIE_SECURE"]
 CSRF_COOKIE_SECURE: bool = CONFIG["CSRF_COOKIE_SECURE"]
-if CONFIG["BEHIND_TLS_PROXY"]:
+BEHIND_TLS_PROXY: bool = CONFIG["BEHIND_TLS_PROXY"]
+TRUSTED_PROXY_COUNT: int = CONFIG["TRUSTED_PROXY_COUNT"]
+if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -205,11 +207,16 @@ EMAIL_USE_TLS = bool(_email.get("EMAIL_USE_TLS", False))
 EMAIL_USE_SSL = bool(_email.get("EMAIL_USE_SSL", False))
 DEFAULT_FROM_EMAIL: str = CONFIG["DEFAULT_FROM_EMAIL"]
 
-# Login rate limit (django-axes): 5 failures per username+IP lock out for 15 minutes.
+# Login rate limit (django-axes): 5 failures lock a username (from any address) and, separately,
+# an address (over any usernames: password spraying) for 15 minutes. The address is the real
+# client's behind our proxies (polyhunter.client_address), never the proxy's own. A success does
+# not wipe the failures: it would wipe the address's count too, and a sprayer owning one account
+# could reset it at will.
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = 0.25
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "polyhunter.client_address.client_address"
+AXES_RESET_ON_SUCCESS = False
 
 LOGGING = {
     "version": 1,

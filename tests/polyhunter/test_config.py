@@ -124,6 +124,12 @@ def test_finding_4_the_process_refuses_to_start_on_the_public_default() -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_it_refuses_a_proxy_without_a_trusted_proxy_count() -> None:
+    assert problems_for({"BEHIND_TLS_PROXY": "true", "TRUSTED_PROXY_COUNT": "0"}) == [
+        "TRUSTED_PROXY_COUNT: must be at least 1 with BEHIND_TLS_PROXY=true"
+    ]
+
+
 def test_it_reports_every_problem_at_once() -> None:
     assert len(problems_for({"DEBUG": "maybe", "RUNMODE": "x", "DB_URL": "y"})) == 3
 
