@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from accounts.models import TradingAccount
+from copytrading.detection.budget import DATA_API_TRADES_LIMIT, DATA_API_TRADES_WINDOW_SECONDS
+from copytrading.detection.data_api import polled_leaders
 from copytrading.models import CopyRelationship, CopyTrade, Deployment, WatchedWallet, live_follows
 from execution.guardrails.breaker import breaker_is_open
 from execution.models import GuardrailSettings, TradingSwitch, VenueHealth
@@ -43,6 +47,35 @@ class DeploymentView:
 
 
 @dataclass(frozen=True)
+class PollingBudget:
+    """The Data API budget every process shares, as the polls use it now."""
+
+    leaders: int  # with a live follow: each is polled
+    every_seconds: Decimal  # DETECT_POLL_SECONDS
+    limit: int  # requests per window, all processes together
+    window_seconds: int
+    polls_last_window: int  # polls that ended in the last window (each one request or more)
+
+    @property
+    def wanted(self) -> int:
+        """Requests per window the polls want at one page each: leaders x window / interval."""
+        return math.ceil(self.leaders * self.window_seconds / self.every_seconds)
+
+    @property
+    def percent(self) -> int:
+        return round(self.wanted * 100 / self.limit)
+
+    @property
+    def over(self) -> bool:
+        return self.wanted > self.limit
+
+    @property
+    def every_actual_seconds(self) -> Decimal:
+        """How often each leader is really polled once the budget is the bound."""
+        return max(self.every_seconds, Decimal(self.leaders * self.window_seconds) / self.limit)
+
+
+@dataclass(frozen=True)
 class ConsoleStatus:
     switches: list[SwitchView]
     venue: VenueHealth | None
@@ -54,6 +87,7 @@ class ConsoleStatus:
     paused_accounts: int
     stuck: int
     unknown: int
+    polling: PollingBudget
 
 
 def switch_views() -> list[SwitchView]:
@@ -99,6 +133,18 @@ def console_status(*, now: datetime | None = None) -> ConsoleStatus:
         paused_accounts=TradingAccount.objects.filter(paused=True).count(),
         stuck=_bounded(stuck_copy_trades(now=now)),
         unknown=_bounded(CopyTrade.objects.filter(status=CopyTrade.Status.UNKNOWN)),
+        polling=polling_budget(now=now),
+    )
+
+
+def polling_budget(*, now: datetime) -> PollingBudget:
+    window = DATA_API_TRADES_WINDOW_SECONDS
+    return PollingBudget(
+        leaders=polled_leaders().count(),
+        every_seconds=Decimal(settings.DETECT_POLL_SECONDS),
+        limit=DATA_API_TRADES_LIMIT,
+        window_seconds=window,
+        polls_last_window=WatchedWallet.objects.filter(data_api_polled_at__gte=now - timedelta(seconds=window)).count(),
     )
 
 

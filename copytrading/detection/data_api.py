@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from copytrading.detection.budget import RequestBudget, data_api_trades_budget
@@ -367,13 +367,18 @@ def _poll(*, wallet_id: int, client: DataApiClient, started: datetime, limit: in
     )
 
 
+def polled_leaders() -> QuerySet[WatchedWallet]:
+    """The leaders the Data API poller serves: those with a live follow."""
+    return WatchedWallet.objects.filter(Exists(CopyRelationship.objects.filter(live_follows(), leader=OuterRef("pk"))))
+
+
 def leaders_due(*, now: datetime | None = None, every_seconds: float | None = None) -> list[int]:
     """Ids of leaders with a live follow whose last poll is older than the poll interval and not
     leased now. A wallet nobody copies any more costs the shared request budget nothing."""
     now = now or timezone.now()
     every = timedelta(seconds=settings.DETECT_POLL_SECONDS if every_seconds is None else every_seconds)
     return list(
-        WatchedWallet.objects.filter(Exists(CopyRelationship.objects.filter(live_follows(), leader=OuterRef("pk"))))
+        polled_leaders()
         .filter(Q(data_api_polled_at__isnull=True) | Q(data_api_polled_at__lte=now - every))
         .filter(Q(poll_lease_until__isnull=True) | Q(poll_lease_until__lte=now))
         .order_by(F("data_api_polled_at").asc(nulls_first=True), "id")

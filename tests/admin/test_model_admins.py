@@ -139,13 +139,10 @@ def test_an_account_page_shows_secret_status_and_address_only(staff_client: Clie
     assert "field-api_credentials_ciphertext" not in page
 
 
-def test_guardrail_edits_record_who_changed_them(staff_client: Client) -> None:
-    from execution.models import GuardrailSettings
-
-    row = GuardrailSettings.current()
-    url = reverse("admin:execution_guardrailsettings_change", args=[row.pk])
+def guardrail_form(**changes: str) -> dict[str, str]:
+    """The guardrail settings' admin form at its defaults, with ``changes``."""
     data = {
-        "max_order_usdc": "250",
+        "max_order_usdc": "500",
         "max_daily_usdc_per_account": "5000",
         "max_market_position_usdc": "2000",
         "signer_orders_per_second": "10",
@@ -153,8 +150,17 @@ def test_guardrail_edits_record_who_changed_them(staff_client: Client) -> None:
         "breaker_min_orders": "20",
         "breaker_unknown_ratio": "0.5",
         "max_leader_trade_age_seconds": "120",
+        "max_follows_per_user": "20",
     }
-    assert staff_client.post(url, data).status_code == 302
+    return data | changes
+
+
+def test_guardrail_edits_record_who_changed_them(staff_client: Client) -> None:
+    from execution.models import GuardrailSettings
+
+    row = GuardrailSettings.current()
+    url = reverse("admin:execution_guardrailsettings_change", args=[row.pk])
+    assert staff_client.post(url, guardrail_form(max_order_usdc="250")).status_code == 302
     row.refresh_from_db()
     assert row.max_order_usdc == Decimal(250)
     assert row.updated_by is not None
