@@ -23,6 +23,8 @@ from urllib.parse import urlsplit
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from polyhunter.log_redaction import scrub_url
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 RUN_MODES = ("shared_backend", "user_dedicated")
@@ -128,16 +130,26 @@ VARIABLES: tuple[Var, ...] = (
     Var("VENUE_CONNECT_TIMEOUT", "decimal", "1.0", "Seconds to open a venue connection (then: never sent)."),
     Var("VENUE_READ_TIMEOUT", "decimal", "3.0", "Seconds to wait for a venue answer (then: outcome unknown)."),
     Var(
-        "POLYGON_RPC_URL", "url_or_empty", "", "Polygon JSON-RPC for OrderFilled logs; empty disables chain detection."
+        "POLYGON_RPC_URL",
+        "url_or_empty",
+        "",
+        "Polygon JSON-RPC for OrderFilled logs; empty disables chain detection.",
+        secret=True,  # providers put the API key in the path or the query
     ),
-    Var("POLYGON_WS_URL", "url_or_empty", "", "Optional Polygon WebSocket for log subscriptions."),
+    Var("POLYGON_WS_URL", "url_or_empty", "", "Optional Polygon WebSocket for log subscriptions.", secret=True),
     Var("POLYGON_EXCHANGE_ADDRESSES", "addresses", DEFAULT_EXCHANGES, "Exchange contracts whose fills are read."),
     Var("DETECT_CONFIRMATIONS", "int", "3", "Blocks a log must be buried under before it is trusted."),
     Var("DETECT_MAX_AGE_SECONDS", "int", "120", "Leader trades older than this when detected are never copied."),
     Var("DETECT_POLL_SECONDS", "decimal", "2.0", "Interval of the Data API poll per leader."),
     Var("SIMULATOR_PORT", "int", "8765", "Port of the local simulated venue started by the embedded mode."),
     Var("LOG_LEVEL", "choice", "INFO", "Root log level.", choices=LOG_LEVELS),
-    Var("EMAIL_URL", "email", "consolemail://", "Outgoing mail (password reset), e.g. smtp+tls://user:pass@host:587."),
+    Var(
+        "EMAIL_URL",
+        "email",
+        "consolemail://",
+        "Outgoing mail (password reset), e.g. smtp+tls://user:pass@host:587.",
+        secret=True,
+    ),
     Var("DEFAULT_FROM_EMAIL", "str", "PolyHunter <noreply@polyhunter.local>", "Sender of outgoing mail."),
 )
 
@@ -225,12 +237,9 @@ class Config:
 
 
 def _redact(var: Var, value: str) -> str:
-    if var.kind in ("database", "redis"):
-        parts = urlsplit(value)
-        if parts.password:
-            netloc = parts.netloc.replace(":" + parts.password + "@", ":***@")
-            return parts._replace(netloc=netloc).geturl()
-        return value
+    if var.kind in ("database", "redis", "email", "url", "url_or_empty"):
+        # Host and plain path stay readable; passwords, key-like path segments and query values go.
+        return scrub_url(value) if "://" in value else "***"
     if var.kind == "keyring":
         ids = [item.split(":", 1)[0] for item in value.split(",") if item.strip()]
         return f"*** ({len(ids)} key(s): {', '.join(ids)})"

@@ -218,6 +218,9 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_CLIENT_IP_CALLABLE = "polyhunter.client_address.client_address"
 AXES_RESET_ON_SUCCESS = False
 
+# Every handler carries the "redact" filter (polyhunter.log_redaction): it scrubs the message,
+# renders the traceback scrubbed into exc_text and clears exc_info, and scrubs extra fields, so
+# any formatter (plain or JSON) writes only scrubbed text as long as it prints exc_text.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -10,6 +10,8 @@ Messages never carry a key, an API secret or a passphrase.
 
 from __future__ import annotations
 
+from polyhunter.log_redaction import redact
+
 
 class VenueError(Exception):
     """Base class. ``reason`` is a short stable code suitable for a CopyTrade reason column."""
@@ -17,6 +19,8 @@ class VenueError(Exception):
     reason = "venue_error"
 
     def __init__(self, detail: str, *, reason: str | None = None) -> None:
+        # The detail is stored on copy trades and logged: no URL credential or key survives it.
+        detail = redact(detail)
         super().__init__(detail)
         self.detail = detail
         if reason is not None:

@@ -186,6 +186,25 @@ def test_check_config_exits_non_zero_and_names_encryption_keys_for_encryption_ke
     assert "Traceback" not in result.stderr
 
 
+def test_finding_5_check_config_prints_no_mail_password_and_no_rpc_key() -> None:
+    """Issue #18, finding 5. Failed before the fix: EMAIL_URL and POLYGON_RPC_URL printed in clear."""
+    key = "AlchemyKeyAbc123DEF456ghi789JKL0"
+    result = run_manage(
+        "check_config",
+        "--offline",
+        env={
+            "EMAIL_URL": "smtp+tls://mailer:Mailpw-s3cret@smtp.example.com:587",
+            "POLYGON_RPC_URL": f"https://polygon-mainnet.g.alchemy.com/v2/{key}",
+            "POLYGON_WS_URL": f"wss://polygon-mainnet.g.alchemy.com/v2/{key}",
+        },
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Mailpw-s3cret" not in result.stdout
+    assert key not in result.stdout
+    assert "smtp+tls://mailer:***@smtp.example.com:587" in result.stdout
+    assert "https://polygon-mainnet.g.alchemy.com/v2/***" in result.stdout
+
+
 def test_check_config_prints_the_configuration_with_secrets_redacted() -> None:
     result = run_manage("check_config", "--offline", env={"SECRET_KEY": "x" * 60})
     assert result.returncode == 0, result.stderr

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from copytrading.models import CopyTrade, Deployment
+from copytrading.models import CopyTrade, Deployment, DetectorState
 from copytrading.tasks import record_heartbeat
 from execution.venue.auth import open_api_credentials
 from execution.venue.gateway import default_gateway
@@ -93,8 +93,30 @@ def test_the_checker_catches_a_secret_in_the_logs(
     venue: Venue, evidence: Evidence, tracker: Tracker, filled: CopyTrade
 ) -> None:
     passphrase = open_api_credentials(account=filled.account).passphrase
-    logging.getLogger("copytrading").debug("oops %s", passphrase.upper())
+    # Glued to other letters, so the log redaction cannot tell it is a 64-hex secret: the scan must.
+    logging.getLogger("copytrading").debug("oops id%sz", passphrase.upper())
     fails(venue, evidence, "I5: the passphrase of .* appears in logs")
+    tracker.checked = True
+
+
+def test_the_checker_catches_a_secret_in_a_logged_traceback(
+    venue: Venue, evidence: Evidence, tracker: Tracker, filled: CopyTrade
+) -> None:
+    secret = open_api_credentials(account=filled.account).secret
+    try:
+        raise RuntimeError(f"library said: {secret}")
+    except RuntimeError:
+        logging.getLogger("copytrading").exception("something failed")
+    fails(venue, evidence, "I5: the API secret of .* appears in")
+    tracker.checked = True
+
+
+def test_the_checker_catches_a_secret_in_a_stored_error(
+    venue: Venue, evidence: Evidence, tracker: Tracker, filled: CopyTrade
+) -> None:
+    passphrase = open_api_credentials(account=filled.account).passphrase
+    DetectorState.objects.create(name="data_api", last_error=f"leader 1: id{passphrase}z")
+    fails(venue, evidence, "I5: the passphrase of .* appears in DetectorState data_api")
     tracker.checked = True
 
 
