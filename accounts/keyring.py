@@ -1,10 +1,15 @@
 """Secrets at rest: AES-256-GCM with a key id in every ciphertext and associated data.
 
-Blob layout: ``b"PH1" | len(key_id) | key_id | nonce(12) | ciphertext+tag``. The associated
-data binds the blob to its key id and to its place (model, field, row code), so a ciphertext
-copied onto another row or field fails authentication instead of decrypting as someone else's
-key. Keys come from ENCRYPTION_KEYS (``id:base64,…``, first = current); the embedded SQLite
-default uses a key file under var/ created on first use.
+Blob layout: ``b"PH2" | len(key_id) | key_id | nonce(12) | ciphertext+tag``. The associated
+data binds the blob to its key id, its place (model, field, row code) and its owner (the user
+id), so a ciphertext copied onto another row or field, or a row moved to another user, fails
+authentication instead of decrypting as someone else's key. Keys come from ENCRYPTION_KEYS
+(``id:base64,…``, first = current); the embedded SQLite default uses a key file under var/
+created on first use.
+
+Rows sealed before the owner was bound carry ``b"PH1"`` blobs (``secrets_format`` 1): they still
+open, and ``keyring_rotate`` (``manage.py rotate_encryption_keys``) re-seals them bound to their
+owner, like a row under an older key. A PH1 blob on a row already re-sealed is refused.
 
 Plaintexts never leave the functions that need them: callers get bytes back from ``open_secret``
 inside the signing or auth code and let them go out of scope right after.
@@ -24,10 +29,12 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
+from django.db.models import Q, QuerySet
 
 from accounts.models import TradingAccount
 
-MAGIC = b"PH1"
+MAGIC = b"PH2"  # associated data binds the owner
+LEGACY_MAGIC = b"PH1"  # before: key id and place only
 NONCE_BYTES = 12
 SECRET_FIELDS = ("private_key_ciphertext", "api_credentials_ciphertext")
 
@@ -54,32 +61,45 @@ class Keyring:
                 return material
         raise DecryptionError(f"ciphertext was made with key {key_id!r}, which is not in ENCRYPTION_KEYS")
 
-    def encrypt(self, plaintext: bytes, *, context: str) -> bytes:
+    def encrypt(self, plaintext: bytes, *, context: str, owner: str) -> bytes:
         kid = self.current_id.encode()
         nonce = os.urandom(NONCE_BYTES)
-        sealed = AESGCM(self._key(self.current_id)).encrypt(nonce, plaintext, _aad(kid, context))
+        sealed = AESGCM(self._key(self.current_id)).encrypt(nonce, plaintext, _aad(kid, context, owner))
         return MAGIC + bytes([len(kid)]) + kid + nonce + sealed
 
-    def decrypt(self, blob: bytes, *, context: str) -> bytes:
+    def decrypt(self, blob: bytes, *, context: str, owner: str, legacy_allowed: bool = False) -> bytes:
         kid = key_id_of(blob).encode()
+        legacy = is_legacy(blob)
+        if legacy and not legacy_allowed:
+            raise DecryptionError(f"ciphertext for {context} is in the retired format on a re-sealed row")
         start = len(MAGIC) + 1 + len(kid)
         nonce, sealed = blob[start : start + NONCE_BYTES], blob[start + NONCE_BYTES :]
+        aad = _legacy_aad(kid, context) if legacy else _aad(kid, context, owner)
         try:
-            return AESGCM(self._key(kid.decode())).decrypt(nonce, sealed, _aad(kid, context))
+            return AESGCM(self._key(kid.decode())).decrypt(nonce, sealed, aad)
         except InvalidTag:
-            raise DecryptionError(f"ciphertext does not authenticate for {context}") from None
+            raise DecryptionError(f"ciphertext does not authenticate for {context} of its owner") from None
 
 
-def _aad(key_id: bytes, context: str) -> bytes:
+def _aad(key_id: bytes, context: str, owner: str) -> bytes:
+    return b"polyhunter-secret|v2|" + key_id + b"|" + context.encode() + b"|owner:" + owner.encode()
+
+
+def _legacy_aad(key_id: bytes, context: str) -> bytes:
     return b"polyhunter-secret|v1|" + key_id + b"|" + context.encode()
 
 
 def key_id_of(blob: bytes) -> str:
     blob = bytes(blob)
-    if not blob.startswith(MAGIC) or len(blob) < len(MAGIC) + 2:
+    if not blob.startswith((MAGIC, LEGACY_MAGIC)) or len(blob) < len(MAGIC) + 2:
         raise DecryptionError("not a PolyHunter keyring ciphertext")
     size = blob[len(MAGIC)]
     return blob[len(MAGIC) + 1 : len(MAGIC) + 1 + size].decode()
+
+
+def is_legacy(blob: bytes) -> bool:
+    """Sealed before the owner was bound (re-sealed by keyring_rotate)."""
+    return bytes(blob).startswith(LEGACY_MAGIC)
 
 
 @lru_cache(maxsize=1)
@@ -112,37 +132,53 @@ def context_for(account: TradingAccount, field: str) -> str:
     return f"accounts.tradingaccount:{field}:{account.code}"
 
 
+def _owner(account: TradingAccount) -> str:
+    return str(account.user_id)
+
+
 def seal_secret(*, account: TradingAccount, field: str, plaintext: bytes) -> None:
     """Encrypt into the in-memory row; the caller saves it (with the other custody changes)."""
     keyring = get_keyring()
-    setattr(account, field, keyring.encrypt(plaintext, context=context_for(account, field)))
-    _require_single_key_id(account, keyring.current_id)
+    setattr(account, field, keyring.encrypt(plaintext, context=context_for(account, field), owner=_owner(account)))
+    _require_single_format(account, keyring)
     account.secrets_key_id = keyring.current_id
+    account.secrets_format = TradingAccount.SECRETS_FORMAT
 
 
-def _require_single_key_id(account: TradingAccount, current: str) -> None:
-    # The row records one key id for all its blobs (the rotation index relies on it), so a
-    # blob under an older key must be re-sealed before a new one is added next to it.
+def _require_single_format(account: TradingAccount, keyring: Keyring) -> None:
+    # The row records one key id and one format for all its blobs (the rotation relies on it),
+    # so a blob under an older key or format is re-sealed before a new one is added next to it.
     for name in SECRET_FIELDS:
-        blob = getattr(account, name)
-        if blob is not None and key_id_of(blob) != current:
-            _reseal(account, name, get_keyring())
+        _reseal(account, name, keyring)
 
 
 def open_secret(*, account: TradingAccount, field: str) -> bytes:
     blob = getattr(account, field)
     if blob is None:
         raise DecryptionError(f"{field} is not set for account {account.code}")
-    return get_keyring().decrypt(bytes(blob), context=context_for(account, field))
+    return get_keyring().decrypt(
+        bytes(blob),
+        context=context_for(account, field),
+        owner=_owner(account),
+        legacy_allowed=account.secrets_format < TradingAccount.SECRETS_FORMAT,
+    )
 
 
 def _reseal(account: TradingAccount, field: str, keyring: Keyring) -> bool:
     blob = getattr(account, field)
-    if blob is None or key_id_of(blob) == keyring.current_id:
+    if blob is None or (key_id_of(blob) == keyring.current_id and not is_legacy(blob)):
         return False
-    context = context_for(account, field)
-    setattr(account, field, keyring.encrypt(keyring.decrypt(bytes(blob), context=context), context=context))
+    plaintext = open_secret(account=account, field=field)
+    setattr(account, field, keyring.encrypt(plaintext, context=context_for(account, field), owner=_owner(account)))
     return True
+
+
+def _pending(keyring: Keyring) -> QuerySet[TradingAccount]:
+    """Rows with secrets under an older key, or sealed before the owner was bound."""
+    sealed = ~Q(secrets_key_id="")
+    return TradingAccount.objects.filter(
+        sealed & (~Q(secrets_key_id=keyring.current_id) | Q(secrets_format__lt=TradingAccount.SECRETS_FORMAT))
+    )
 
 
 @dataclass(frozen=True)
@@ -152,13 +188,14 @@ class RotationResult:
 
 
 def keyring_rotate(*, limit: int | None = None, progress: Callable[[int, int], None] | None = None) -> RotationResult:
-    """Re-encrypt every row still under an older key with the current key.
+    """Re-encrypt every row still under an older key, or in the format that did not bind the
+    owner, with the current key and format.
 
     Each row is re-sealed in its own short transaction under a row lock, so the job can be
     killed at any point and rerun: finished rows are skipped, an unfinished row is untouched.
     """
     keyring = get_keyring()
-    pending = TradingAccount.objects.exclude(secrets_key_id__in=["", keyring.current_id])
+    pending = _pending(keyring)
     total = pending.count()
     ids = list(pending.order_by("id").values_list("id", flat=True)[:limit])
     rotated = 0
@@ -167,9 +204,9 @@ def keyring_rotate(*, limit: int | None = None, progress: Callable[[int, int], N
             account = TradingAccount.objects.select_for_update().get(id=account_id)
             changed = [name for name in SECRET_FIELDS if _reseal(account, name, keyring)]
             account.secrets_key_id = keyring.current_id
-            account.save(update_fields=[*changed, "secrets_key_id", "updated_at"])
+            account.secrets_format = TradingAccount.SECRETS_FORMAT
+            account.save(update_fields=[*changed, "secrets_key_id", "secrets_format", "updated_at"])
         rotated += 1
         if progress is not None:
             progress(done, total)
-    remaining = TradingAccount.objects.exclude(secrets_key_id__in=["", keyring.current_id]).count()
-    return RotationResult(rotated=rotated, remaining=remaining)
+    return RotationResult(rotated=rotated, remaining=_pending(keyring).count())

@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
@@ -33,7 +34,7 @@ from copytrading.models import (
     WatchedWallet,
     live_follows,
 )
-from copytrading.pipeline.reconcile import copytrades_reconcile
+from copytrading.pipeline.reconcile import copytrades_reconcile_now
 from copytrading.pipeline.sweep import copytrades_expire
 from copytrading.reasons import describe
 from copytrading.routing import deployment_change_problem
@@ -296,7 +297,7 @@ class CopyTradeAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Reconcile now (ask the venue about these orders)", permissions=["operate"])
     def reconcile_now(self, request: HttpRequest, queryset: QuerySet[CopyTrade]) -> None:
-        looked_at = copytrades_reconcile(ids=list(queryset.values_list("id", flat=True)))
+        looked_at = copytrades_reconcile_now(ids=list(queryset.values_list("id", flat=True)), actor=request.user)
         self.message_user(request, f"Asked the venue about {looked_at} order(s).", messages.SUCCESS)
 
     @admin.action(description="Expire (rows never sent to the venue; asks for a reason)", permissions=["operate"])
@@ -311,7 +312,7 @@ class CopyTradeAdmin(ReadOnlyAdmin):
         self.message_user(request, f"Expired {expired} copy trade(s){note}.", messages.SUCCESS)
         return None
 
-    @admin.action(description="Show venue order (one row)")
+    @admin.action(description="Show venue order (one row; asks the venue, audited)", permissions=["operate"])
     def show_venue_order(self, request: HttpRequest, queryset: QuerySet[CopyTrade]) -> Any:
         first = queryset.order_by("id").first()
         if first is None:
@@ -321,7 +322,7 @@ class CopyTradeAdmin(ReadOnlyAdmin):
     def reconcile_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         trade = get_object_or_404(CopyTrade, pk=pk)
         if request.method == "POST" and self.has_operate_permission(request):
-            looked_at = copytrades_reconcile(ids=[trade.pk])
+            looked_at = copytrades_reconcile_now(ids=[trade.pk], actor=request.user)
             self.message_user(request, f"Asked the venue about {looked_at} order(s).", messages.SUCCESS)
         return redirect("admin:copytrading_copytrade_change", trade.pk)
 
@@ -340,8 +341,11 @@ class CopyTradeAdmin(ReadOnlyAdmin):
         return TemplateResponse(request, "admin/copytrading/copytrade/expire.html", context)
 
     def venue_order(self, request: HttpRequest, pk: int) -> HttpResponse:
+        # Checked before anything is read: answering opens the follower's API credentials.
+        if not self.has_operate_permission(request):
+            raise PermissionDenied
         trade = get_object_or_404(CopyTrade.objects.select_related("account"), pk=pk)
-        view: VenueOrderView = venue_order_view(trade=trade)
+        view: VenueOrderView = venue_order_view(trade=trade, actor=request.user)
         context = {**self.admin_site.each_context(request), "title": "Venue order", "trade": trade, "view": view}
         context |= {"opts": self.model._meta, "back": reverse("admin:copytrading_copytrade_change", args=[trade.pk])}
         return TemplateResponse(request, "admin/copytrading/copytrade/venue_order.html", context)

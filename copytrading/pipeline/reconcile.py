@@ -30,6 +30,7 @@ from execution.venue.gateway import default_gateway
 from execution.venue.lookup import VenueOrder, VenueTrade
 from execution.venue.payload import SignedOrderPayload
 from execution.venue.services import account_trades, order_lookup
+from polyhunter.audit import Actor, audit_record, snapshot
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +51,18 @@ def reconcile_due(*, deployment: Deployment, now: datetime | None = None) -> int
 
 
 def copytrades_reconcile(*, ids: list[int]) -> int:
-    """Staff "reconcile now": ask the venue about these rows immediately (same rules)."""
+    """Ask the venue about these rows immediately (same rules as the periodic pass)."""
     return _reconcile(ids, now=timezone.now())
+
+
+def copytrades_reconcile_now(*, ids: list[int], actor: Actor) -> int:
+    """Staff "reconcile now": audited per row (the reconciler may re-send a row's signed bytes),
+    then the same reconciliation. Returns how many rows were looked at."""
+    for row in CopyTrade.objects.filter(id__in=ids).only("id", "status", "order_hash"):
+        audit_record(
+            actor=actor, action="copytrade.reconcile_now", target=row, before=snapshot(row, ["status", "order_hash"])
+        )
+    return copytrades_reconcile(ids=ids)
 
 
 def _reconcile(ids: list[int], *, now: datetime) -> int:
