@@ -116,17 +116,9 @@ CHECKS: tuple[Callable[[GateInputs], Verdict], ...] = (
 
 def hold_verdict(holds: Holds) -> Verdict:
     """The switches and pauses alone, in the gate's order: the first that stops an order."""
-    for check in HOLD_CHECKS:
-        verdict = check(holds)
-        if not verdict.allowed:
-            return verdict
-    return ALLOW
+    return next((v for v in (check(holds) for check in HOLD_CHECKS) if not v.allowed), ALLOW)
 
 
 def evaluate(inputs: GateInputs) -> Verdict:
     """Run every check in order; the first refusal is the verdict."""
-    for check in CHECKS:
-        verdict = check(inputs)
-        if not verdict.allowed:
-            return verdict
-    return ALLOW
+    return next((v for v in (check(inputs) for check in CHECKS) if not v.allowed), ALLOW)

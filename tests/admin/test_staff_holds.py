@@ -25,6 +25,7 @@ from polyhunter.models import AuditEvent
 from tests.admin.test_model_admins import bulk
 from tests.factories import make_copy_trade, make_leader_trade, shared_deployment
 from tests.pages.conftest import Owned
+from tests.pages.test_follows import form
 
 pytestmark = pytest.mark.django_db
 
@@ -64,15 +65,7 @@ def test_finding_1_following_again_does_not_restart_a_follow_staff_stopped(
 ) -> None:
     """Failed before the fix: follow_create restarted any stopped follow, whoever had stopped it."""
     bulk(staff_client, "copytrading_copyrelationship", "stop_selected", [owned.follow.pk], reason="abuse")
-    data = {
-        "leader_address": owned.follow.leader.address,
-        "account": str(owned.account.code),
-        "sizing_mode": "fixed_usdc",
-        "sizing_value": "5",
-        "slippage_percent": "3",
-        "order_type": "FAK",
-        "copy_sells": "on",
-    }
+    data = form(leader_address=owned.follow.leader.address, account=str(owned.account.code))
     response = owner_client.post(reverse("follow_new"), data)
     assert response.status_code == 200
     assert "Staff stopped this follow" in response.content.decode()

@@ -14,6 +14,7 @@ from execution.models import GuardrailSettings
 from polyhunter.models import AuditEvent
 from tests.factories import make_account, random_address
 from tests.pages.conftest import Owned
+from tests.pages.test_follows import form
 
 pytestmark = pytest.mark.django_db
 
@@ -49,16 +50,9 @@ def test_a_stopped_follow_frees_a_place_and_restarting_it_takes_one_again(owned:
 
 def test_the_follow_form_says_why_a_follow_over_the_cap_is_refused(owner_client: Client, owned: Owned) -> None:
     cap_follows(1)
-    data = {
-        "leader_address": random_address(),
-        "account": str(owned.account.code),
-        "sizing_mode": "fixed_usdc",
-        "sizing_value": "5",
-        "slippage_percent": "3",
-        "order_type": "FAK",
-        "copy_sells": "on",
-    }
-    response = owner_client.post(reverse("follow_new"), data)
+    response = owner_client.post(
+        reverse("follow_new"), form(leader_address=random_address(), account=str(owned.account.code))
+    )
     assert response.status_code == 200
     assert "You may follow at most 1 leader" in response.content.decode()
 
