@@ -85,6 +85,7 @@ class ConsoleStatus:
     shared_follows: int
     paused_leaders: int
     paused_accounts: int
+    held_follows: int
     stuck: int
     unknown: int
     polling: PollingBudget
@@ -131,6 +132,7 @@ def console_status(*, now: datetime | None = None) -> ConsoleStatus:
         shared_follows=active_follows.filter(deployment__isnull=True).count(),
         paused_leaders=WatchedWallet.objects.filter(paused=True).count(),
         paused_accounts=TradingAccount.objects.filter(paused=True).count(),
+        held_follows=CopyRelationship.objects.exclude(staff_hold=CopyRelationship.StaffHold.NONE).count(),
         stuck=_bounded(stuck_copy_trades(now=now)),
         unknown=_bounded(CopyTrade.objects.filter(status=CopyTrade.Status.UNKNOWN)),
         polling=polling_budget(now=now),

@@ -117,3 +117,12 @@ def test_finding_1_the_pause_and_resume_commands_hold_and_lift_a_follow(owner_cl
     assert gate_reason(owned.follow) == ""
     actions = list(AuditEvent.objects.filter(actor_label__startswith="command:").values_list("action", flat=True))
     assert sorted(actions) == ["follow.hold_lift", "follow.hold_paused"]
+
+
+def test_the_console_counts_the_follows_staff_hold(staff_client: Client, owned: Owned) -> None:
+    bulk(staff_client, "copytrading_copyrelationship", "pause_selected", [owned.follow.pk], reason="review")
+    page = staff_client.get(reverse("console")).content.decode()
+    assert "follows held by staff: <a" in page
+    assert 'staff_hold__exact=paused">1</a>' in page
+    held = staff_client.get(reverse("admin:copytrading_copyrelationship_changelist") + "?staff_hold__exact=paused")
+    assert str(owned.follow.code) in held.content.decode()
