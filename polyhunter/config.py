@@ -224,6 +224,10 @@ class Config:
     def embedded(self) -> bool:
         return bool(self.values["DATABASE_URL"]["ENGINE"].endswith("sqlite3"))
 
+    def secret_values(self) -> list[tuple[str, str]]:
+        """(kind, value) of every secret variable set in the environment (for log redaction)."""
+        return [(var.kind, self.raw[var.name]) for var in VARIABLES if var.secret and self.raw.get(var.name)]
+
     def redacted(self) -> list[tuple[str, str, str]]:
         """(name, effective value, origin) for every variable, secrets redacted."""
         rows = []

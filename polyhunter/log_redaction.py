@@ -7,7 +7,7 @@ configuration's own secrets wherever they appear, URLs (credentials, API keys in
 query: RPC and mail URLs), ``Authorization`` / ``Bearer`` / ``Basic`` values, ``secret=`` /
 ``password=`` / ``passphrase=`` / ``private_key=`` pairs and JSON fields of those names, and bare
 64-hex strings (a private key looks like that; so do transaction and order hashes, which is why
-logs name copy trades by id).
+our log lines name them by ``short_hash``).
 
 ``RedactSecretsFilter`` is the one component: every handler in LOGGING carries it, so whatever
 formatter renders a record (plain text, JSON) sees only scrubbed text. It renders the traceback
@@ -54,6 +54,12 @@ def redact(text: str) -> str:
     return _HEX64.sub("[redacted hex]", text)
 
 
+def short_hash(value: str) -> str:
+    """A transaction/order/condition hash as a log line names it: its first 12 hex digits. Enough
+    to find the row; a full 64-hex string would be redacted like a key."""
+    return f"{value[:14]}…" if len(value) > 14 else value
+
+
 def scrub_url(url: str) -> str:
     """The URL with its password, key-like path segments and query values replaced by ``***``."""
     try:
@@ -89,7 +95,7 @@ def _configured_secrets() -> tuple[str, ...]:
     if not settings.configured:
         return ()
     loaded = getattr(settings, "CONFIG", None)
-    if loaded is None:
+    if loaded is None or not hasattr(loaded, "secret_values"):
         return ()
     if _CACHE[0] is not loaded:  # read once per configuration, not once per record
         _CACHE[:] = [loaded, _secrets_of(loaded)]
@@ -101,13 +107,9 @@ _CACHE: list[Any] = [None, ()]
 
 
 def _secrets_of(loaded: Any) -> tuple[str, ...]:
-    from polyhunter.config import VARIABLES
-
     found: set[str] = set()
-    for var in VARIABLES:
-        value = loaded.raw.get(var.name, "") if var.secret else ""
-        if value:
-            found.update(_fragments(var.kind, value))
+    for kind, value in loaded.secret_values():
+        found.update(_fragments(kind, value))
     # Short fragments would eat ordinary words; a real secret is longer than this.
     return tuple(sorted((f for f in found if len(f) >= 6), key=len, reverse=True))
 

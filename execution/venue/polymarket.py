@@ -44,6 +44,7 @@ from execution.venue.orders import MarketInfo
 from execution.venue.payload import SignedOrderPayload
 from execution.venue.pool import ConnectionPool, shared_pool
 from execution.venue.transport import HttpAnswer, send, shared_client
+from polyhunter.log_redaction import short_hash
 
 logger = logging.getLogger(__name__)
 
@@ -113,7 +114,7 @@ class PolymarketGateway:
         logger.log(
             logging.DEBUG if verdict.kind == "placed" else logging.INFO,
             "order %s POST: %s/%s (http %s)",
-            payload.order_hash,
+            short_hash(payload.order_hash),
             verdict.kind,
             verdict.reason,
             verdict.http_status,
@@ -206,7 +207,7 @@ class PolymarketGateway:
         try:
             body = self._read(f"/markets/{condition_id}")
         except VenueError as exc:
-            logger.warning("accepting_orders of %s unknown: %s", condition_id, exc.detail)
+            logger.warning("accepting_orders of %s unknown: %s", short_hash(condition_id), exc.detail)
             return None
         value = body.get("accepting_orders") if isinstance(body, dict) else None
         return value if isinstance(value, bool) else None

@@ -15,7 +15,7 @@ import pytest
 from django.test import override_settings
 
 from polyhunter import config
-from polyhunter.log_redaction import redact, scrub_url
+from polyhunter.log_redaction import redact, scrub_url, short_hash
 from tests.outputs import production_handler
 
 HEX_KEY = "4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318"
@@ -51,6 +51,7 @@ def test_finding_5_redact_removes_every_shape_of_secret(text: str, secret: str) 
         "token 71321045679252212594626385532706912750332728571942532289631379312455583992563",
         "POST http://127.0.0.1:8765/order answered 200",
         "signature 0x" + "cd" * 65,  # longer than a key: not one
+        f"order {short_hash('0x' + 'ab' * 32)} POST: placed/matched",  # how our lines name a hash
     ],
 )
 def test_redaction_keeps_what_is_not_a_secret(text: str) -> None:

@@ -222,7 +222,7 @@ def test_no_secret_reaches_the_logs(
     with caplog.at_level("DEBUG"):
         _gateway(venue.url).place(payload, creds=CREDS)
     text = caplog.text
-    assert payload.order_hash in text
+    assert payload.order_hash[:14] in text  # the order is named (by its short hash: logging happened)
     for secret in (API_SECRET, API_PASSPHRASE, KEY_0[2:]):
         assert secret not in text
 
