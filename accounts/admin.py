@@ -23,7 +23,7 @@ class TradingAccountAdmin(AuditedAdmin):
 
     list_display = ["label", "user", "mode", "signer_address", "signature_type", "key_status", "paused"]
     list_filter = ["mode", "signature_type", "paused"]
-    search_fields = ["label", "user__username", "signer_address", "funder_address"]
+    search_fields = ["label", "user__username", "signer_address", "funder_address", "owner_address"]
     list_select_related = ["user"]
     raw_id_fields = ["user"]
     exclude = ["private_key_ciphertext", "api_credentials_ciphertext"]
@@ -32,6 +32,7 @@ class TradingAccountAdmin(AuditedAdmin):
         "mode",
         "signer_address",
         "funder_address",
+        "owner_address",
         "signature_type",
         "private_key_status",
         "api_credentials_status",

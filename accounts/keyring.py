@@ -1,15 +1,16 @@
 """Secrets at rest: AES-256-GCM with a key id in every ciphertext and associated data.
 
 Blob layout: ``b"PH2" | len(key_id) | key_id | nonce(12) | ciphertext+tag``. The associated
-data binds the blob to its key id, its place (model, field, row code) and its owner (the user
-id), so a ciphertext copied onto another row or field, or a row moved to another user, fails
-authentication instead of decrypting as someone else's key. Keys come from ENCRYPTION_KEYS
-(``id:base64,…``, first = current); the embedded SQLite default uses a key file under var/
-created on first use.
+data binds the blob to its key id, its place (model, field, row code; a session key's also its
+account) and its owner (the account's user id), so a ciphertext copied onto another row or
+field, or a row moved to another user, fails authentication instead of decrypting as someone
+else's key. Keys come from ENCRYPTION_KEYS (``id:base64,…``, first = current); the embedded
+SQLite default uses a key file under var/ created on first use.
 
-Rows sealed before the owner was bound carry ``b"PH1"`` blobs (``secrets_format`` 1): they still
-open, and ``keyring_rotate`` (``manage.py rotate_encryption_keys``) re-seals them bound to their
-owner, like a row under an older key. A PH1 blob on a row already re-sealed is refused.
+Rows (accounts and session keys) sealed before the owner was bound carry ``b"PH1"`` blobs
+(``secrets_format`` 1): they still open, and ``keyring_rotate`` (``manage.py
+rotate_encryption_keys``) re-seals them bound to their owner, like a row under an older key. A
+PH1 blob on a row already re-sealed is refused.
 
 Plaintexts never leave the functions that need them: callers get bytes back from ``open_secret``
 inside the signing or auth code and let them go out of scope right after.
@@ -31,12 +32,13 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.db.models import Q, QuerySet
 
-from accounts.models import TradingAccount
+from accounts.models import SessionKey, TradingAccount
 
 MAGIC = b"PH2"  # associated data binds the owner
 LEGACY_MAGIC = b"PH1"  # before: key id and place only
 NONCE_BYTES = 12
 SECRET_FIELDS = ("private_key_ciphertext", "api_credentials_ciphertext")
+SESSION_KEY_FIELDS = ("key_ciphertext", "api_credentials_ciphertext")
 
 
 class DecryptionError(Exception):
@@ -126,59 +128,90 @@ def _embedded_key() -> bytes:
     return base64.b64decode(path.read_bytes())
 
 
+Sealed = TradingAccount | SessionKey
+
+
 def context_for(account: TradingAccount, field: str) -> str:
     if field not in SECRET_FIELDS:
         raise ValueError(f"{field} is not a secret field")
     return f"accounts.tradingaccount:{field}:{account.code}"
 
 
-def _owner(account: TradingAccount) -> str:
+def session_context_for(session_key: SessionKey, field: str) -> str:
+    """Bound to the session key's row and to its account: moved to another account, it fails."""
+    if field not in SESSION_KEY_FIELDS:
+        raise ValueError(f"{field} is not a session key secret field")
+    return f"accounts.sessionkey:{field}:{session_key.code}:{session_key.account.code}"
+
+
+def _context(row: Sealed, field: str) -> str:
+    return context_for(row, field) if isinstance(row, TradingAccount) else session_context_for(row, field)
+
+
+def _fields(row: Sealed) -> tuple[str, ...]:
+    return SECRET_FIELDS if isinstance(row, TradingAccount) else SESSION_KEY_FIELDS
+
+
+def _owner(row: Sealed) -> str:
+    account = row if isinstance(row, TradingAccount) else row.account
     return str(account.user_id)
 
 
 def seal_secret(*, account: TradingAccount, field: str, plaintext: bytes) -> None:
     """Encrypt into the in-memory row; the caller saves it (with the other custody changes)."""
-    keyring = get_keyring()
-    setattr(account, field, keyring.encrypt(plaintext, context=context_for(account, field), owner=_owner(account)))
-    _require_single_format(account, keyring)
-    account.secrets_key_id = keyring.current_id
-    account.secrets_format = TradingAccount.SECRETS_FORMAT
-
-
-def _require_single_format(account: TradingAccount, keyring: Keyring) -> None:
-    # The row records one key id and one format for all its blobs (the rotation relies on it),
-    # so a blob under an older key or format is re-sealed before a new one is added next to it.
-    for name in SECRET_FIELDS:
-        _reseal(account, name, keyring)
+    _seal(account, field, plaintext)
 
 
 def open_secret(*, account: TradingAccount, field: str) -> bytes:
-    blob = getattr(account, field)
+    return _open(account, field)
+
+
+def seal_session_secret(*, session_key: SessionKey, field: str, plaintext: bytes) -> None:
+    """``seal_secret`` for a session key row (its key and its CLOB API credentials)."""
+    _seal(session_key, field, plaintext)
+
+
+def open_session_secret(*, session_key: SessionKey, field: str) -> bytes:
+    return _open(session_key, field)
+
+
+def _seal(row: Sealed, field: str, plaintext: bytes) -> None:
+    keyring = get_keyring()
+    setattr(row, field, keyring.encrypt(plaintext, context=_context(row, field), owner=_owner(row)))
+    # The row records one key id and one format for all its blobs (the rotation relies on it),
+    # so a blob under an older key or format is re-sealed before a new one is added next to it.
+    for name in _fields(row):
+        _reseal(row, name, keyring)
+    row.secrets_key_id = keyring.current_id
+    row.secrets_format = TradingAccount.SECRETS_FORMAT
+
+
+def _open(row: Sealed, field: str) -> bytes:
+    blob = getattr(row, field)
     if blob is None:
-        raise DecryptionError(f"{field} is not set for account {account.code}")
+        raise DecryptionError(f"{field} is not set for {row._meta.model_name} {row.code}")
     return get_keyring().decrypt(
         bytes(blob),
-        context=context_for(account, field),
-        owner=_owner(account),
-        legacy_allowed=account.secrets_format < TradingAccount.SECRETS_FORMAT,
+        context=_context(row, field),
+        owner=_owner(row),
+        legacy_allowed=row.secrets_format < TradingAccount.SECRETS_FORMAT,
     )
 
 
-def _reseal(account: TradingAccount, field: str, keyring: Keyring) -> bool:
-    blob = getattr(account, field)
+def _reseal(row: Sealed, field: str, keyring: Keyring) -> bool:
+    blob = getattr(row, field)
     if blob is None or (key_id_of(blob) == keyring.current_id and not is_legacy(blob)):
         return False
-    plaintext = open_secret(account=account, field=field)
-    setattr(account, field, keyring.encrypt(plaintext, context=context_for(account, field), owner=_owner(account)))
+    plaintext = _open(row, field)
+    setattr(row, field, keyring.encrypt(plaintext, context=_context(row, field), owner=_owner(row)))
     return True
 
 
-def _pending(keyring: Keyring) -> QuerySet[TradingAccount]:
+def _pending(model: type[Sealed], keyring: Keyring) -> QuerySet[Sealed]:
     """Rows with secrets under an older key, or sealed before the owner was bound."""
-    sealed = ~Q(secrets_key_id="")
-    return TradingAccount.objects.filter(
-        sealed & (~Q(secrets_key_id=keyring.current_id) | Q(secrets_format__lt=TradingAccount.SECRETS_FORMAT))
-    )
+    stale = ~Q(secrets_key_id=keyring.current_id) | Q(secrets_format__lt=TradingAccount.SECRETS_FORMAT)
+    rows: QuerySet[Sealed] = model.objects.exclude(secrets_key_id="").filter(stale)
+    return rows
 
 
 @dataclass(frozen=True)
@@ -188,25 +221,26 @@ class RotationResult:
 
 
 def keyring_rotate(*, limit: int | None = None, progress: Callable[[int, int], None] | None = None) -> RotationResult:
-    """Re-encrypt every row still under an older key, or in the format that did not bind the
-    owner, with the current key and format.
+    """Re-encrypt every row (accounts, then session keys) still under an older key, or in the
+    format that did not bind the owner, with the current key and format.
 
     Each row is re-sealed in its own short transaction under a row lock, so the job can be
     killed at any point and rerun: finished rows are skipped, an unfinished row is untouched.
     """
     keyring = get_keyring()
-    pending = _pending(keyring)
-    total = pending.count()
-    ids = list(pending.order_by("id").values_list("id", flat=True)[:limit])
+    models: tuple[type[Sealed], ...] = (TradingAccount, SessionKey)
+    total = sum(_pending(model, keyring).count() for model in models)
     rotated = 0
-    for done, account_id in enumerate(ids, start=1):
-        with transaction.atomic():
-            account = TradingAccount.objects.select_for_update().get(id=account_id)
-            changed = [name for name in SECRET_FIELDS if _reseal(account, name, keyring)]
-            account.secrets_key_id = keyring.current_id
-            account.secrets_format = TradingAccount.SECRETS_FORMAT
-            account.save(update_fields=[*changed, "secrets_key_id", "secrets_format", "updated_at"])
-        rotated += 1
-        if progress is not None:
-            progress(done, total)
-    return RotationResult(rotated=rotated, remaining=_pending(keyring).count())
+    for model in models:
+        left = None if limit is None else limit - rotated
+        for row_id in list(_pending(model, keyring).order_by("id").values_list("id", flat=True)[:left]):
+            with transaction.atomic():
+                row = model.objects.select_for_update().get(id=row_id)
+                changed = [name for name in _fields(row) if _reseal(row, name, keyring)]
+                row.secrets_key_id = keyring.current_id
+                row.secrets_format = TradingAccount.SECRETS_FORMAT
+                row.save(update_fields=[*changed, "secrets_key_id", "secrets_format", "updated_at"])
+            rotated += 1
+            if progress is not None:
+                progress(rotated, total)
+    return RotationResult(rotated=rotated, remaining=sum(_pending(model, keyring).count() for model in models))

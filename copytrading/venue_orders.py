@@ -24,13 +24,17 @@ class VenueOrderView:
 
 
 def venue_order_view(*, trade: CopyTrade, actor: Actor) -> VenueOrderView:
+    view = _view(trade)
+    audit_record(actor=actor, action="copytrade.show_venue_order", target=trade, after={"answer": view.kind})
+    return view
+
+
+def _view(trade: CopyTrade) -> VenueOrderView:
     if trade.account.is_paper:
         return VenueOrderView("paper", "A paper copy: it was filled against the book, no order was sent.")
     if not trade.order_hash:
         return VenueOrderView("unsigned", "Nothing was signed for this copy, so the venue knows no order.")
-    view = _ask_venue(trade)
-    audit_record(actor=actor, action="copytrade.venue_order", target=trade, after={"answer": view.kind})
-    return view
+    return _ask_venue(trade)
 
 
 def _ask_venue(trade: CopyTrade) -> VenueOrderView:

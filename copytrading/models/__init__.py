@@ -1,3 +1,4 @@
+from copytrading.models.archive import ArchivedCopyTrade, ArchivedLeaderTrade
 from copytrading.models.deployments import Deployment
 from copytrading.models.detection import ChainCursor as ChainCursor
 from copytrading.models.detection import DetectorState as DetectorState
@@ -6,4 +7,14 @@ from copytrading.models.positions import Position
 from copytrading.models.relationships import CopyRelationship, live_follows
 from copytrading.models.trades import CopyTrade
 
-__all__ = ["CopyRelationship", "CopyTrade", "Deployment", "LeaderTrade", "Position", "WatchedWallet", "live_follows"]
+__all__ = [
+    "ArchivedCopyTrade",
+    "ArchivedLeaderTrade",
+    "CopyRelationship",
+    "CopyTrade",
+    "Deployment",
+    "LeaderTrade",
+    "Position",
+    "WatchedWallet",
+    "live_follows",
+]

@@ -31,14 +31,14 @@ def test_finding_6_staff_without_the_permission_cannot_make_the_platform_ask_the
     assert viewer_client.get(url).status_code == 403
     action = {"action": "show_venue_order", "_selected_action": [str(speed_unknown.pk)], "index": "0"}
     assert viewer_client.post(CHANGELIST, action).status_code != 302  # not offered: no redirect to it
-    assert not AuditEvent.objects.filter(action="copytrade.venue_order").exists()
+    assert not AuditEvent.objects.filter(action="copytrade.show_venue_order").exists()
 
 
 def test_finding_6_showing_a_venue_order_is_audited(staff_client: Client, speed_unknown: CopyTrade) -> None:
     """Failed before the fix: nothing recorded who looked at a follower's order with its credentials."""
     page = staff_client.get(reverse("admin:copytrade_venue_order", args=[speed_unknown.pk])).content.decode()
     assert 'data-kind="not_found"' in page
-    event = AuditEvent.objects.get(action="copytrade.venue_order")
+    event = AuditEvent.objects.get(action="copytrade.show_venue_order")
     assert (event.actor_label, event.target_id, event.after) == ("root", str(speed_unknown.pk), {"answer": "not_found"})
 
 

@@ -6,15 +6,17 @@ staff hold, and the follow's status goes back to its owner's own last choice.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+from django.utils import timezone
 
-BEFORE = [("copytrading", "0003_protective_exits")]
-AFTER = [("copytrading", "0004_staff_holds")]
+BEFORE = [("copytrading", "0004_archive_tables")]
+AFTER = [("copytrading", "0005_staff_holds")]
 
 
 @pytest.fixture
@@ -65,6 +67,19 @@ def test_finding_1_staff_pauses_and_stops_made_before_holds_migrate_to_holds(exe
     _event(apps, both, staff, "follow.stopped", "abuse", {"status": "stopped"})
     by_command = follow(4, "paused", "incident 12")
     _event(apps, by_command, None, "follow.paused", "incident 12", {"status": "paused"})
+    archived = follow(6, "stopped", "old abuse")  # the staff stop is past retention, archived
+    apps.get_model("polyhunter", "ArchivedAuditEvent").objects.create(
+        original_id=10_000,
+        code=uuid.uuid4(),
+        created_at=timezone.now(),
+        actor_id=staff.id,
+        actor_label="stan",
+        action="follow.stopped",
+        target_type="copytrading.copyrelationship",
+        target_id=str(archived.pk),
+        reason="old abuse",
+        after={"status": "stopped"},
+    )
     unrecorded = follows.objects.create(
         account=account, leader=leaders.objects.create(address="0x" + "5" * 40), status="stopped"
     )
@@ -81,4 +96,5 @@ def test_finding_1_staff_pauses_and_stops_made_before_holds_migrate_to_holds(exe
     assert state(by_owner) == ("paused", "pause by owner", "", "")
     assert state(both) == ("paused", "pause by owner", "stopped", "abuse")
     assert state(by_command) == ("active", "", "paused", "incident 12")
+    assert state(archived) == ("active", "", "stopped", "old abuse")
     assert state(unrecorded) == ("stopped", "", "", "")

@@ -113,3 +113,20 @@ def test_the_client_address_is_what_the_outermost_trusted_proxy_saw(
     settings.TRUSTED_PROXY_COUNT = count
     request = RequestFactory().get("/", REMOTE_ADDR=remote, HTTP_X_FORWARDED_FOR=forwarded)
     assert client_address(request) == expected
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("forwarded", "allowed"), [("203.0.113.66", False), ("10.1.1.1", True)])
+def test_the_metrics_allow_list_reads_the_client_address_not_the_proxys(
+    settings: Settings, forwarded: str, allowed: bool
+) -> None:
+    """Behind the proxy, REMOTE_ADDR is the proxy's: allowing its network must not open /metrics
+    to everyone the proxy forwards."""
+    from polyhunter.metrics import metrics_view
+
+    settings.BEHIND_TLS_PROXY = True
+    settings.TRUSTED_PROXY_COUNT = 1
+    settings.METRICS_TOKEN = ""
+    settings.METRICS_ALLOWED_NETWORKS = ["10.0.0.0/8"]
+    request = RequestFactory().get("/metrics", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=forwarded)
+    assert (metrics_view(request).status_code == 200) is allowed

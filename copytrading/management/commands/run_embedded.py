@@ -38,8 +38,9 @@ class Command(BaseCommand):
             if options["demo"] and rows is not None:
                 seed = demo_seed(rows=rows)
                 if running.simulator is not None:
-                    # alice trades her own (simulated) pUSD: fund her wallet at the venue.
+                    # alice and dave trade their own (simulated) pUSD: fund their wallets at the venue.
                     running.simulator.set_balance(seed.alice_signer, pusd="5000")
+                    running.simulator.set_balance(seed.dave_wallet, pusd="2000")
                 embedded_replay(running=running, rows=rows, speed=options["speed"])
                 self.stdout.write(self.style.SUCCESS(f"\nPolyHunter demo: {url}"))
                 self.stdout.write(

@@ -19,12 +19,14 @@ def staff_holds_from_the_audit_log(apps, schema_editor):
     change was made by staff becomes a staff hold, and ``status`` goes back to the owner's own
     last choice. A row with no audited change is left as its owner's choice."""
     CopyRelationship = apps.get_model("copytrading", "CopyRelationship")
-    AuditEvent = apps.get_model("polyhunter", "AuditEvent")
+    trails = [apps.get_model("polyhunter", "AuditEvent"), apps.get_model("polyhunter", "ArchivedAuditEvent")]
     for follow in CopyRelationship.objects.exclude(status="active").select_related("account").iterator():
-        events = list(
-            AuditEvent.objects.filter(
-                target_type="copytrading.copyrelationship", target_id=str(follow.pk), action__in=STATUS_ACTIONS
-            ).order_by("-created_at", "-id")
+        where = {"target_type": "copytrading.copyrelationship", "target_id": str(follow.pk)}
+        # The live trail and the archived one (rows past retention): one id sequence, newest first.
+        events = sorted(
+            (event for trail in trails for event in trail.objects.filter(action__in=STATUS_ACTIONS, **where)),
+            key=lambda event: (event.created_at, getattr(event, "original_id", event.id)),
+            reverse=True,
         )
         if not events or _by_owner(events[0], follow):
             continue
@@ -61,7 +63,7 @@ HOLD_HELP = "Set and lifted by staff only (pause/resume/stop actions); the owner
 
 
 class Migration(migrations.Migration):
-    dependencies = [("copytrading", "0003_protective_exits"), ("polyhunter", "0001_initial")]
+    dependencies = [("copytrading", "0004_archive_tables"), ("polyhunter", "0002_archived_audit_events")]
     operations = [
         migrations.AddField(
             "copyrelationship",
