@@ -21,6 +21,7 @@ from dramatiq_crontab import scheduler
 from copytrading.deployments import deployment_current
 from copytrading.detection.replay import ReplaySummary, tape_replay
 from execution.simulator import VenueSimulator, scenario_from_activity_tape
+from execution.simulator.chain.local import LocalChain
 from polyhunter.broker import import_task_modules, stop_worker
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class Embedded:
     simulator: VenueSimulator | None
+    chain: LocalChain | None = None
     workers: list[dramatiq.Worker] = field(default_factory=list)
     threads: list[threading.Thread] = field(default_factory=list)
     replay: ReplaySummary | None = None
@@ -40,14 +42,28 @@ class Embedded:
             stop_worker(worker, timeout_ms=5_000)
         if self.simulator is not None:
             self.simulator.stop()
+        if self.chain is not None:
+            self.chain.stop()
 
 
-def embedded_start(*, rows: list[dict[str, Any]] | None, start_simulator: bool = True) -> Embedded:
-    """Start the venue (when asked), the workers and the scheduler; returns handles to stop them."""
+def embedded_start(*, rows: list[dict[str, Any]] | None, start_simulator: bool = True, chain: bool = False) -> Embedded:
+    """Start the venue (when asked), the workers and the scheduler; returns handles to stop them.
+
+    With `chain`, a local anvil node (one block a second) is started first and the venue settles
+    every match there.
+    """
     simulator = None
+    local_chain = LocalChain(block_time=1.0).start() if chain and start_simulator else None
     if start_simulator:
         scenario = scenario_from_activity_tape(rows or [], fee_rate=Decimal("0.02"))
-        simulator = VenueSimulator(scenario, port=settings.SIMULATOR_PORT).start()
+        try:
+            simulator = VenueSimulator(
+                scenario, port=settings.SIMULATOR_PORT, chain=local_chain.info if local_chain else None
+            ).start()
+        except BaseException:
+            if local_chain is not None:
+                local_chain.stop()
+            raise
     import_task_modules()
     deployment = deployment_current()
     broker = dramatiq.get_broker()
@@ -57,7 +73,7 @@ def embedded_start(*, rows: list[dict[str, Any]] | None, start_simulator: bool =
     general = dramatiq.Worker(broker, worker_timeout=100, worker_threads=4)
     for worker in (exits, general):
         worker.start()
-    running = Embedded(simulator=simulator, workers=[exits, general])
+    running = Embedded(simulator=simulator, chain=local_chain, workers=[exits, general])
     thread = threading.Thread(target=scheduler.start, name="scheduler", daemon=True)
     thread.start()
     running.threads.append(thread)

@@ -10,6 +10,7 @@ from django.core.servers.basehttp import WSGIServer, get_internal_wsgi_applicati
 
 from copytrading.demo import demo_seed, tape_rows
 from copytrading.embedded import embedded_replay, embedded_start
+from execution.simulator.chain.node import AnvilFailed, AnvilNotInstalled
 
 
 class Command(BaseCommand):
@@ -23,11 +24,16 @@ class Command(BaseCommand):
         parser.add_argument("--demo", action="store_true", help="Seed the demo and replay the leader tape.")
         parser.add_argument("--speed", type=float, default=60.0, help="Tape replay speed (default 60x).")
         parser.add_argument("--no-simulator", action="store_true", help="Use the configured venue instead.")
+        parser.add_argument(
+            "--chain", action="store_true", help="Settle the venue's matches on a local anvil node (chain id 137)."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         rows = tape_rows() if options["demo"] else None
         try:
-            running = embedded_start(rows=rows, start_simulator=not options["no_simulator"])
+            running = embedded_start(rows=rows, start_simulator=not options["no_simulator"], chain=options["chain"])
+        except (AnvilNotInstalled, AnvilFailed) as exc:
+            raise CommandError(str(exc)) from None
         except OSError as exc:
             raise CommandError(f"cannot start the simulated venue: {exc} (is another demo running?)") from None
         signal.signal(signal.SIGTERM, self.on_signal)
@@ -35,6 +41,8 @@ class Command(BaseCommand):
             url = f"http://127.0.0.1:{options['port']}/"
             if running.simulator is not None:
                 self.stdout.write(f"simulated venue: {running.simulator.url}")
+            if running.chain is not None:
+                self.stdout.write(f"local chain (settles every match): {running.chain.info.rpc_url}")
             if options["demo"] and rows is not None:
                 seed = demo_seed(rows=rows)
                 if running.simulator is not None:
