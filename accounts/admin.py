@@ -2,8 +2,10 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.http import HttpRequest
 
 from accounts.models import TradingAccount, User
+from polyhunter.admin import AuditedAdmin
 
 
 @admin.register(User)
@@ -12,8 +14,12 @@ class UserAdmin(DjangoUserAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(TradingAccount)
-class TradingAccountAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    """Secrets are never shown: only whether each is set, its key id and the signer address."""
+class TradingAccountAdmin(AuditedAdmin):
+    """Secrets are never shown: only whether each is set, its key id and the signer address.
+
+    Every edit is audited. The owner is set once, when the account is made: its ciphertexts are
+    sealed to that owner (accounts.keyring), so moving them to another user is not an edit.
+    """
 
     list_display = ["label", "user", "mode", "signer_address", "signature_type", "key_status", "paused"]
     list_filter = ["mode", "signature_type", "paused"]
@@ -37,6 +43,10 @@ class TradingAccountAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "created_at",
         "updated_at",
     ]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: TradingAccount | None = None) -> list[str]:
+        fields = list(super().get_readonly_fields(request, obj))
+        return [*fields, "user"] if obj is not None else fields
 
     @admin.display(description="Secrets")
     def key_status(self, obj: TradingAccount) -> str:

@@ -18,7 +18,7 @@ class TradingAccount(models.Model):
     """A follower's trading identity: how its orders are signed and which wallet pays.
 
     Secrets (signer key, CLOB API credentials) are stored only as keyring ciphertexts bound to
-    this row's ``code`` and field name; see accounts.keyring. They are never rendered: pages
+    this row's ``code``, the field name and the owner; see accounts.keyring. They are never rendered: pages
     and the admin show whether each is set and the derived signer address.
     """
 
@@ -27,6 +27,9 @@ class TradingAccount(models.Model):
         SESSION = "session", "Deposit wallet session key"
         FLEET = "fleet", "Operator wallet (fleet)"
         PAPER = "paper", "Paper (simulated fills)"
+
+    # The keyring format new ciphertexts are sealed in (accounts.keyring): row, field and owner bound.
+    SECRETS_FORMAT = 2
 
     class SignatureType(models.IntegerChoices):
         EOA = 0, "EOA"
@@ -49,6 +52,12 @@ class TradingAccount(models.Model):
     api_credentials_ciphertext = models.BinaryField(null=True, blank=True, editable=False)
     secrets_key_id = models.CharField(
         max_length=32, blank=True, editable=False, help_text="Keyring key id of the stored ciphertexts."
+    )
+    secrets_format = models.PositiveSmallIntegerField(
+        default=2,
+        editable=False,
+        help_text="Keyring format of the stored ciphertexts: 2 binds the owner; 1 (older rows) is "
+        "re-sealed by rotate_encryption_keys.",
     )
     paper_balance_usdc = MoneyField(default=1000, help_text="Starting pUSD of a paper account.")
     paused = models.BooleanField(default=False)
@@ -88,8 +97,8 @@ class SessionKey(models.Model):
 
     One key per account, never shared: the venue then refuses it for any other wallet, a leak
     exposes one follower, and each follower revokes or rotates alone (docs/custody.md). The key
-    and the CLOB API credentials derived with it are keyring ciphertexts bound to this row and
-    its account (accounts.keyring.seal_session_secret); the rest is public.
+    and the CLOB API credentials derived with it are keyring ciphertexts bound to this row, its
+    account and the account's owner (accounts.keyring.seal_session_secret); the rest is public.
 
     ``pending``: made, waiting for the owner to authorise it. ``current``: signs the account's
     orders; its authorisation's scope and expiry were read from the venue's registry, and
@@ -115,6 +124,12 @@ class SessionKey(models.Model):
     key_ciphertext = models.BinaryField(null=True, blank=True, editable=False)
     api_credentials_ciphertext = models.BinaryField(null=True, blank=True, editable=False)
     secrets_key_id = models.CharField(max_length=32, blank=True, editable=False)
+    secrets_format = models.PositiveSmallIntegerField(
+        default=2,
+        editable=False,
+        help_text="Keyring format of the stored ciphertexts: 2 binds the owner; 1 (older rows) is "
+        "re-sealed by rotate_encryption_keys.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -29,6 +29,8 @@ PG_HOST, PG_PORT = "127.0.0.1", 5432
 REDIS_PORT = 6379
 # A fixed, public key for the benchmark database only (never a real one).
 BENCH_KEYRING = "bench1:cG9seWh1bnRlci1iZW5jaC1vbmx5LWtleS0zMmJ5dGU="
+# Public and bench-only, like the keyring: PostgreSQL refuses the embedded default signing key.
+BENCH_SECRET_KEY = "polyhunter-bench-only-signing-key-never-used-in-production-0123456789"  # noqa: S105
 WORKER_QUEUES = ("platform", "detection", "shared.fanout", "shared.copies", "shared.reconcile", "shared.settle")
 _READY = re.compile(r"listening on (http://127\.0\.0\.1:\d+)")
 
@@ -174,6 +176,7 @@ class Stack:
             "DATABASE_URL": f"postgres://{self.pg_user}@{PG_HOST}:{PG_PORT}/{self.database}",
             "REDIS_URL": f"redis://127.0.0.1:{REDIS_PORT}/{self.redis_db}",
             "ENCRYPTION_KEYS": BENCH_KEYRING,
+            "SECRET_KEY": BENCH_SECRET_KEY,
             "PYTHONPATH": str(ROOT),
             "PYTHONUNBUFFERED": "1",
         }

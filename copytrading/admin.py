@@ -8,7 +8,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -18,7 +18,7 @@ import copytrading.detection.admin  # noqa: F401  (DetectorState, ChainCursor: r
 from accounts.admin import TradingAccountAdmin
 from accounts.models import TradingAccount
 from copytrading.admin_filters import BlockedByFilter, OutcomeFilter, SkippedByFilter, StuckFilter
-from copytrading.controls import account_set_paused, leader_set_paused, relationship_set_status
+from copytrading.controls import account_set_paused, leader_set_paused, relationship_set_hold
 from copytrading.follows import (
     SETTING_FIELDS,
     FollowError,
@@ -35,14 +35,16 @@ from copytrading.models import (
     LeaderTrade,
     Position,
     WatchedWallet,
+    live_follows,
 )
 from copytrading.pipeline.reconcile import ReconcileFinding, copytrades_reconcile_report
 from copytrading.pipeline.sweep import copytrades_expire
 from copytrading.reasons import describe
 from copytrading.routing import deployment_change_problem
+from copytrading.summaries import follow_state
 from copytrading.venue_orders import VenueOrderView, venue_order_view
+from execution.switches import switch_states
 from polyhunter.admin import AuditedAdmin, BoundedCountPaginator, ReadOnlyAdmin, ReasonForm, ask_reason
-from polyhunter.audit import audit_record
 
 AMOUNT_FIELDS = [
     "planned_price",
@@ -131,8 +133,8 @@ class DeploymentAdmin(AuditedAdmin):
 class FollowerInline(admin.TabularInline):  # type: ignore[type-arg]
     model = CopyRelationship
     fk_name = "leader"
-    fields = ["account", "status", "sizing_mode", "sizing_value", "daily_cap_usdc", "deployment"]
-    readonly_fields = ["account", "status", "sizing_mode", "sizing_value", "daily_cap_usdc", "deployment"]
+    fields = ["account", "status", "staff_hold", "sizing_mode", "sizing_value", "daily_cap_usdc", "deployment"]
+    readonly_fields = ["account", "status", "staff_hold", "sizing_mode", "sizing_value", "daily_cap_usdc", "deployment"]
     can_delete = False
     extra = 0
     show_change_link = True
@@ -186,9 +188,8 @@ class WatchedWalletAdmin(AuditedAdmin):
     ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[WatchedWallet]:
-        active = ~Q(followers__status=CopyRelationship.Status.STOPPED)
         rows: QuerySet[WatchedWallet] = super().get_queryset(request)
-        return rows.annotate(follower_total=Count("followers", filter=active))
+        return rows.annotate(follower_total=Count("followers", filter=live_follows("followers__")))
 
     @admin.display(description="Followers (not stopped)", ordering="follower_total")
     def follower_count(self, obj: WatchedWallet) -> int:
@@ -219,19 +220,38 @@ class CopyRelationshipAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "account",
         "leader",
         "status",
+        "staff_hold",
         "sizing_mode",
         "sizing_value",
         "daily_cap_usdc",
         "deployment",
     ]
-    list_filter = ["status", "sizing_mode", "deployment"]
+    list_filter = ["status", "staff_hold", "sizing_mode", "deployment"]
     search_fields = ["account__user__username", "leader__address", "leader__label", "code"]
     list_select_related = ["account__user", "leader", "deployment"]
     raw_id_fields = ["account", "leader"]
-    # Status and routing change only through their audited services (actions, staff console).
-    readonly_fields = ["code", "account", "leader", "status", "status_reason", "status_changed_at", "deployment"]
-    readonly_fields += ["created_at", "updated_at"]
+    # Status, holds and routing change only through their audited services (actions, console).
+    readonly_fields = [
+        *("code", "account", "leader", "effective_state", "status", "status_reason", "status_changed_at"),
+        *("staff_hold", "staff_hold_reason", "staff_hold_at", "deployment", "created_at", "updated_at"),
+    ]
     actions = ["pause_selected", "resume_selected", "stop_selected"]
+
+    def get_list_display(self, request: HttpRequest) -> list[Any]:
+        # The switches once per page, not once per row; the column reads as the follower's pages do.
+        switches = switch_states()
+
+        @admin.display(description="Effective state")
+        def effective(obj: CopyRelationship) -> str:
+            state = follow_state(relationship=obj, switches=switches)
+            return f"{state.label}: {state.why}"
+
+        return [*self.list_display[:3], effective, *self.list_display[3:]]
+
+    @admin.display(description="Effective state")
+    def effective_state(self, obj: CopyRelationship) -> str:
+        state = follow_state(relationship=obj, switches=switch_states())
+        return f"{state.label}: {state.why}"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # followers create follows on their pages (copytrading.follows.follow_create)
@@ -245,26 +265,26 @@ class CopyRelationshipAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         except FollowError as exc:  # the form's clean() already refused these; a race is the only way here
             self.message_user(request, str(exc), messages.ERROR)
 
-    def _set_status(self, request: HttpRequest, queryset: QuerySet[CopyRelationship], status: str, verb: str) -> Any:
+    def _set_hold(self, request: HttpRequest, queryset: QuerySet[CopyRelationship], hold: str, verb: str) -> Any:
         reason = ask_reason(self, request, queryset, action=f"{verb}_selected", title=verb.capitalize())
         if not isinstance(reason, str):
             return reason
         for follow in queryset:
-            relationship_set_status(relationship=follow, status=status, actor=request.user, reason=reason)
+            relationship_set_hold(relationship=follow, hold=hold, actor=request.user, reason=reason)
         self.message_user(request, f"{verb.capitalize()}: {queryset.count()} follow(s).", messages.SUCCESS)
         return None
 
-    @admin.action(description="Pause selected follows", permissions=["change"])
+    @admin.action(description="Pause selected follows (a staff hold only staff lift)", permissions=["change"])
     def pause_selected(self, request: HttpRequest, queryset: QuerySet[CopyRelationship]) -> Any:
-        return self._set_status(request, queryset, CopyRelationship.Status.PAUSED, "pause")
+        return self._set_hold(request, queryset, CopyRelationship.StaffHold.PAUSED, "pause")
 
-    @admin.action(description="Resume selected follows", permissions=["change"])
+    @admin.action(description="Resume selected follows (lift the staff hold)", permissions=["change"])
     def resume_selected(self, request: HttpRequest, queryset: QuerySet[CopyRelationship]) -> Any:
-        return self._set_status(request, queryset, CopyRelationship.Status.ACTIVE, "resume")
+        return self._set_hold(request, queryset, CopyRelationship.StaffHold.NONE, "resume")
 
-    @admin.action(description="Stop selected follows", permissions=["change"])
+    @admin.action(description="Stop selected follows (a staff hold only staff lift)", permissions=["change"])
     def stop_selected(self, request: HttpRequest, queryset: QuerySet[CopyRelationship]) -> Any:
-        return self._set_status(request, queryset, CopyRelationship.Status.STOPPED, "stop")
+        return self._set_hold(request, queryset, CopyRelationship.StaffHold.STOPPED, "stop")
 
 
 @admin.register(LeaderTrade)
@@ -391,7 +411,7 @@ class CopyTradeAdmin(ReadOnlyAdmin):
         self._reconcile_and_report(request, list(queryset.values_list("id", flat=True)))
 
     def _reconcile_and_report(self, request: HttpRequest, ids: list[int]) -> None:
-        looked_at, found = copytrades_reconcile_report(ids=ids)
+        looked_at, found = copytrades_reconcile_report(ids=ids, actor=request.user)
         self.message_user(request, reconcile_words(looked_at, found), messages.SUCCESS)
 
     @admin.action(description="Expire (rows never sent to the venue; asks for a reason)", permissions=["operate"])
@@ -406,7 +426,7 @@ class CopyTradeAdmin(ReadOnlyAdmin):
         self.message_user(request, f"Expired {expired} copy trade(s){note}.", messages.SUCCESS)
         return None
 
-    @admin.action(description="Show venue order (one row)", permissions=["operate"])
+    @admin.action(description="Show venue order (one row; asks the venue, audited)", permissions=["operate"])
     def show_venue_order(self, request: HttpRequest, queryset: QuerySet[CopyTrade]) -> Any:
         first = queryset.order_by("id").first()
         if first is None:
@@ -434,13 +454,11 @@ class CopyTradeAdmin(ReadOnlyAdmin):
         return TemplateResponse(request, "admin/copytrading/copytrade/expire.html", context)
 
     def venue_order(self, request: HttpRequest, pk: int) -> HttpResponse:
-        # It asks the venue with the follower's API key: an operation, so the change permission,
-        # and audited like every other staff operation on a copy.
+        # Checked before anything is read: answering opens the follower's API credentials.
         if not self.has_operate_permission(request):
             raise PermissionDenied
         trade = get_object_or_404(CopyTrade.objects.select_related("account"), pk=pk)
-        view: VenueOrderView = venue_order_view(trade=trade)
-        audit_record(actor=request.user, action="copytrade.show_venue_order", target=trade, after={"answer": view.kind})
+        view: VenueOrderView = venue_order_view(trade=trade, actor=request.user)
         context = {**self.admin_site.each_context(request), "title": "Venue order", "trade": trade, "view": view}
         context |= {"opts": self.model._meta, "back": reverse("admin:copytrading_copytrade_change", args=[trade.pk])}
         return TemplateResponse(request, "admin/copytrading/copytrade/venue_order.html", context)

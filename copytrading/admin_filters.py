@@ -20,10 +20,11 @@ from copytrading.reasons import Reason
 GUARDRAIL_REASONS = [
     Reason.KILL_SWITCH,
     Reason.GLOBAL_PAUSE,
-    Reason.EXITS_ONLY,
     Reason.LEADER_PAUSED,
     Reason.ACCOUNT_PAUSED,
+    Reason.FOLLOW_HELD,
     Reason.FOLLOW_PAUSED,
+    Reason.EXITS_ONLY,
     Reason.MAX_ORDER_NOTIONAL,
     Reason.MARKET_POSITION_CAP,
     Reason.DAILY_CAP,

@@ -1,7 +1,9 @@
 """Human controls over who is copied: pause and resume leaders, accounts and follows.
 
 The execution gate reads these flags from the rows at every order, so a pause takes effect for
-the next copy; each change is audited with who, why, before and after.
+the next copy; each change is audited with who, why, before and after. A follow has two: its
+owner's choice (``relationship_set_status``) and a staff hold (``relationship_set_hold``) that
+only staff lift.
 """
 
 from __future__ import annotations
@@ -88,6 +90,8 @@ def _set_paused(row: WatchedWallet | TradingAccount, *, paused: bool, actor: Act
 def relationship_set_status(
     *, relationship: CopyRelationship, status: str, actor: Actor, reason: str
 ) -> CopyRelationship:
+    """The owner's choice for a follow (active, paused, stopped). A staff hold is not touched:
+    resuming here never lifts what staff paused or stopped (see relationship_set_hold)."""
     if status not in CopyRelationship.Status.values:
         raise ControlError(f"unknown follow status {status!r}")
     reason = _require_reason(reason)
@@ -104,5 +108,31 @@ def relationship_set_status(
             reason=reason,
             before=before,
             after=snapshot(relationship, ["status", "status_reason"]),
+        )
+    return relationship
+
+
+def relationship_set_hold(*, relationship: CopyRelationship, hold: str, actor: Actor, reason: str) -> CopyRelationship:
+    """Staff: pause or stop a follow whatever its owner chooses, or lift the hold (``hold=""``).
+
+    Lifting restores the owner's own choice, which the hold never changed.
+    """
+    if hold not in CopyRelationship.StaffHold.values:
+        raise ControlError(f"unknown staff hold {hold!r}")
+    reason = _require_reason(reason)
+    fields = ["staff_hold", "staff_hold_reason"]
+    with transaction.atomic():
+        before = snapshot(relationship, fields)
+        relationship.staff_hold = hold
+        relationship.staff_hold_reason = reason if hold else ""
+        relationship.staff_hold_at = timezone.now() if hold else None
+        relationship.save(update_fields=[*fields, "staff_hold_at", "updated_at"])
+        audit_record(
+            actor=actor,
+            action=f"follow.hold_{hold}" if hold else "follow.hold_lift",
+            target=relationship,
+            reason=reason,
+            before=before,
+            after=snapshot(relationship, fields),
         )
     return relationship

@@ -18,11 +18,16 @@ from django.utils import timezone
 
 from copytrading.follows import market_list_reason
 from copytrading.metrics import copies_counted
-from copytrading.models import CopyRelationship, CopyTrade, Deployment, LeaderTrade, Position
+from copytrading.models import CopyRelationship, CopyTrade, Deployment, LeaderTrade, Position, live_follows
 from copytrading.reasons import Reason
+from execution.guardrails import Holds, hold_verdict
 from execution.models import GuardrailSettings
 from polyhunter.broker import send_to_queue
 
+# The actors of copytrading/tasks.py these messages go to, by name: tasks.py imports this module,
+# so importing the actors here would be an import loop.
+FAN_OUT_ACTOR = "fan_out"
+EXECUTE_ACTOR = "execute_copy_trades"
 PENDING_DEADLINE = timedelta(minutes=10)
 # When the sweeper re-sends an execute message for a row still PENDING (its message was lost).
 RESEND_AFTER = timedelta(seconds=10)
@@ -37,13 +42,10 @@ class FanoutResult:
 
 def fanout_enqueue(*, leader_trade_ids: list[int]) -> None:
     """Send one fan-out message per leader trade to each deployment that serves its leader."""
-    from copytrading.tasks import fan_out
-
     if not leader_trade_ids:
         return
     routes = (
-        CopyRelationship.objects.filter(leader__trades__id__in=leader_trade_ids)
-        .exclude(status=CopyRelationship.Status.STOPPED)
+        CopyRelationship.objects.filter(live_follows(), leader__trades__id__in=leader_trade_ids)
         .values_list("leader__trades__id", "deployment__key")
         # No ordering: CopyRelationship's default ordering would add its id to the SELECT DISTINCT
         # and send one fan-out message per follow instead of one per deployment.
@@ -53,7 +55,7 @@ def fanout_enqueue(*, leader_trade_ids: list[int]) -> None:
     routed = set()
     for leader_trade_id, key in routes:
         deployment_key = key or Deployment.SHARED_KEY
-        send_to_queue(fan_out, f"{deployment_key}.fanout", leader_trade_id, deployment_key)
+        send_to_queue(FAN_OUT_ACTOR, f"{deployment_key}.fanout", leader_trade_id, deployment_key)
         routed.add(leader_trade_id)
     # Nobody follows these leaders: the trades are done, not waiting for a fan-out.
     LeaderTrade.objects.filter(id__in=set(leader_trade_ids) - routed, status=LeaderTrade.Status.NEW).update(
@@ -77,7 +79,7 @@ def fanout_leader_trade(*, leader_trade_id: int, deployment: Deployment) -> Fano
             return FanoutResult(created=0, pending_ids=[], skipped=0)
         follows = list(
             CopyRelationship.objects.filter(routed_to(deployment), leader_id=trade.leader_id)
-            .exclude(status=CopyRelationship.Status.STOPPED)
+            .filter(live_follows())
             .exclude(copy_trades__leader_trade=trade)
             .select_related("account")
         )
@@ -147,10 +149,22 @@ def _skip_reason(*, trade: LeaderTrade, follow: CopyRelationship, held: set[int]
     listed = market_list_reason(follow, token_id=trade.token_id, condition_id=trade.condition_id)
     if listed == Reason.MARKET_NOT_ALLOWED and not trade.condition_id:
         listed = None
+    # The pauses in the gate's own order (execution.guardrails.hold_verdict); the platform
+    # switches are the gate's to apply when the copy executes.
+    hold = hold_verdict(
+        Holds(
+            lane=CopyTrade.Lane.EXIT if trade.side == LeaderTrade.Side.SELL else CopyTrade.Lane.COPY,
+            kill_switch=False,
+            pause_copies=False,
+            exits_only=False,
+            leader_paused=trade.leader.paused,
+            account_paused=follow.account.paused,
+            follow_held=follow.staff_hold != CopyRelationship.StaffHold.NONE,
+            follow_paused=follow.status != CopyRelationship.Status.ACTIVE,
+        )
+    )
     checks: list[tuple[bool, str | None]] = [
-        (trade.leader.paused, Reason.LEADER_PAUSED),
-        (follow.status == CopyRelationship.Status.PAUSED, Reason.FOLLOW_PAUSED),
-        (follow.account.paused, Reason.ACCOUNT_PAUSED),
+        (not hold.allowed, hold.reason),
         (listed is not None, listed),
         (not _price_in_band(trade.price, follow), Reason.PRICE_OUTSIDE_BAND),
         (trade.side == LeaderTrade.Side.SELL and not follow.copy_sells, Reason.COPY_SELLS_OFF),
@@ -173,13 +187,11 @@ def dispatch_execute(*, deployment_key: str, rows: list[tuple[int, str]]) -> Non
     trips (32 rather than 16: each message has a fixed cost of about a dozen statements, and a
     leader with 20 followers now takes 2 messages instead of 3; docs/performance.md).
     """
-    from copytrading.tasks import execute_copy_trades
-
     for lane in (CopyTrade.Lane.EXIT, CopyTrade.Lane.COPY):
         ids = [row_id for row_id, row_lane in rows if row_lane == lane]
         queue = f"{deployment_key}.{'exits' if lane == CopyTrade.Lane.EXIT else 'copies'}"
         for batch in _batches(ids):
-            send_to_queue(execute_copy_trades, queue, batch)
+            send_to_queue(EXECUTE_ACTOR, queue, batch)
 
 
 def _batches(ids: list[int], size: int = 32) -> list[list[int]]:

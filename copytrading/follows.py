@@ -16,7 +16,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import TradingAccount
-from copytrading.models import CopyRelationship, Deployment, WatchedWallet
+from copytrading.models import CopyRelationship, Deployment, WatchedWallet, live_follows
+from execution.models import GuardrailSettings
 from polyhunter.audit import Actor, audit_record, snapshot
 from polyhunter.lib.addresses import InvalidAddress, normalize_address
 
@@ -137,7 +138,8 @@ def _require_valid(settings: FollowSettings) -> None:
 def follow_create(
     *, account: TradingAccount, leader_address: str, settings: FollowSettings, actor: Actor
 ) -> CopyRelationship:
-    """Start copying a leader (creating its WatchedWallet on first follow), or restart a stopped follow.
+    """Start copying a leader (creating its WatchedWallet on first follow), or restart a follow its
+    owner stopped (never one staff stopped: only staff lift a hold).
 
     The new follow is served by the deployment the account's owner is routed to (see
     copytrading.routing), so a user moved to a dedicated deployment stays there.
@@ -150,10 +152,15 @@ def follow_create(
         raise FollowError({"leader_address": "That is this account's own wallet."})
     _require_valid(settings)
     with transaction.atomic():
+        # The user's accounts locked: two follows created at once cannot both pass the cap.
+        list(TradingAccount.objects.select_for_update().filter(user_id=account.user_id).values_list("id"))
         leader, _ = WatchedWallet.objects.get_or_create(address=address)
         existing = CopyRelationship.objects.select_for_update().filter(account=account, leader=leader).first()
+        if existing is not None and existing.staff_hold == CopyRelationship.StaffHold.STOPPED:
+            raise FollowError({"leader_address": "Staff stopped this follow; only staff can restart it."})
         if existing is not None and existing.status != CopyRelationship.Status.STOPPED:
             raise FollowError({"leader_address": "This account already follows that leader."})
+        _require_room(account)
         relationship = existing or CopyRelationship(account=account, leader=leader, deployment=_routed(account))
         before = snapshot(relationship, ["status", *SETTING_FIELDS]) if existing else {}
         for name, value in settings.values().items():
@@ -170,6 +177,16 @@ def follow_create(
             after=snapshot(relationship, ["status", *SETTING_FIELDS]) | {"leader": address},
         )
     return relationship
+
+
+def _require_room(account: TradingAccount) -> None:
+    """Staff cap the follows one user may have (GuardrailSettings): every followed leader is
+    polled on the Data API budget all users share. Stopped follows do not count."""
+    cap = GuardrailSettings.current().max_follows_per_user
+    live = CopyRelationship.objects.filter(live_follows(), account__user_id=account.user_id).count()
+    if live >= cap:
+        leaders = "leader" if cap == 1 else "leaders"
+        raise FollowError({"": f"You may follow at most {cap} {leaders} at a time; stop a follow to start another."})
 
 
 def _routed(account: TradingAccount) -> Deployment | None:

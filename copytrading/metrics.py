@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from prometheus_client import Counter, Histogram
-from prometheus_client.metrics_core import GaugeMetricFamily, Metric
+from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
 COPY_OUTCOMES = Counter(
@@ -82,7 +82,3 @@ class PlatformCollector(Collector):
         yield from observed.breaker_state()
         yield from observed.queue_state(now=now)
         yield from observed.heartbeat_state(now=now)
-
-
-def gauge(name: str, documentation: str, labels: list[str] | None = None) -> GaugeMetricFamily:
-    return GaugeMetricFamily(name, documentation, labels=labels or [])

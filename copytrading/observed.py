@@ -17,10 +17,9 @@ from typing import Any
 import dramatiq
 from django.core.cache import cache
 from django.db.models import Count, Min
-from prometheus_client.metrics_core import Metric
+from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 
 from accounts.models import TradingAccount
-from copytrading.metrics import gauge
 from copytrading.models import CopyRelationship, CopyTrade, Deployment, DetectorState, WatchedWallet
 from execution.guardrails.breaker import breaker_counts, breaker_is_open
 from execution.models import GuardrailSettings, TradingSwitch
@@ -28,6 +27,10 @@ from execution.models import GuardrailSettings, TradingSwitch
 # Written by the scheduler's platform tick (every 2 s): the proof that periodic work runs.
 SCHEDULER_HEARTBEAT_KEY = "polyhunter:scheduler:heartbeat"
 STATIC_QUEUES = ("platform", "detection")
+
+
+def gauge(name: str, documentation: str, labels: list[str] | None = None) -> GaugeMetricFamily:
+    return GaugeMetricFamily(name, documentation, labels=labels or [])
 
 
 def scheduler_heartbeat(*, now: float | None = None) -> None:

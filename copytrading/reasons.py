@@ -8,6 +8,7 @@ from django.db import models
 class Reason(models.TextChoices):
     # Decided at fan-out, without the market.
     FOLLOW_PAUSED = "follow_paused", "this follow is paused"
+    FOLLOW_HELD = "follow_held", "staff paused this follow"
     LEADER_PAUSED = "leader_paused", "staff paused copying of this leader"
     ACCOUNT_PAUSED = "account_paused", "your trading account is paused"
     STALE = "stale", "the leader's trade was too old to copy"

@@ -1,9 +1,10 @@
 """What a follower's pages show, read the way the pipeline reads it.
 
 A follow's state is its *effective* state: the same switches and pauses the execution gate
-obeys (execution.switches.switch_state, leader/account/follow flags, custody), in the gate's
-order, so a page never says "copying" while something stops the copies (peers §4.11). Today's
-spend is computed by the function the caps use, counting orders whose outcome is unknown.
+obeys (execution.switches.switch_state, leader/account/follow flags and staff holds, custody),
+checked by the gate's own hold checks, so a page never says "copying" while something stops
+the copies. Today's spend is computed by the function the caps use, counting orders whose
+outcome is unknown.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from copytrading.pipeline.exposure import exposure_for
 from copytrading.pnl import Point, pnl_for_accounts
 from copytrading.reasons import Reason, describe
 from execution.custody import custody_ready
+from execution.guardrails import Holds, hold_verdict
 from execution.models import GuardrailSettings, TradingSwitch
 from execution.session_custody import SessionStatus, session_status
 from execution.switches import SwitchState, switch_states
@@ -36,23 +38,33 @@ class FollowState:
 
 
 def follow_state(*, relationship: CopyRelationship, switches: dict[str, SwitchState]) -> FollowState:
-    """Whether a new leader BUY would be copied right now, and if not, the first reason (gate order)."""
-    if relationship.status == CopyRelationship.Status.STOPPED:
+    """Whether a new leader BUY would be copied right now, and if not, the first reason: the
+    gate's own hold checks (execution.guardrails.hold_verdict), then custody."""
+    follow = relationship
+    if follow.effective_status == CopyRelationship.Status.STOPPED:
+        if follow.staff_hold == CopyRelationship.StaffHold.STOPPED:
+            return FollowState(False, "stopped by staff", "staff stopped this follow; only staff can restart it")
         return FollowState(False, "stopped", "you stopped this follow")
-    blockers = [
-        (switches[TradingSwitch.Name.KILL_SWITCH].engaged, Reason.KILL_SWITCH),
-        (switches[TradingSwitch.Name.PAUSE_COPIES].engaged, Reason.GLOBAL_PAUSE),
-        (switches[TradingSwitch.Name.EXITS_ONLY].engaged, Reason.EXITS_ONLY),
-        (relationship.leader.paused, Reason.LEADER_PAUSED),
-        (relationship.account.paused, Reason.ACCOUNT_PAUSED),
-        (relationship.status == CopyRelationship.Status.PAUSED, Reason.FOLLOW_PAUSED),
-        (not custody_ready(relationship.account), Reason.CUSTODY_NOT_READY),
-    ]
-    for blocked, reason in blockers:
-        if blocked:
-            label = "paused" if reason == Reason.FOLLOW_PAUSED else "not copying"
-            return FollowState(False, label, reason.label)
+    verdict = hold_verdict(
+        Holds(
+            lane=CopyTrade.Lane.COPY,
+            kill_switch=switches[TradingSwitch.Name.KILL_SWITCH].engaged,
+            pause_copies=switches[TradingSwitch.Name.PAUSE_COPIES].engaged,
+            exits_only=switches[TradingSwitch.Name.EXITS_ONLY].engaged,
+            leader_paused=follow.leader.paused,
+            account_paused=follow.account.paused,
+            follow_held=follow.staff_hold != CopyRelationship.StaffHold.NONE,
+            follow_paused=follow.status != CopyRelationship.Status.ACTIVE,
+        )
+    )
+    if not verdict.allowed:
+        return FollowState(False, _LABELS.get(verdict.reason, "not copying"), Reason(verdict.reason).label)
+    if not custody_ready(follow.account):
+        return FollowState(False, "not copying", Reason.CUSTODY_NOT_READY.label)
     return FollowState(True, "copying", "new leader trades are copied")
+
+
+_LABELS: dict[str, str] = {Reason.FOLLOW_PAUSED: "paused", Reason.FOLLOW_HELD: "paused by staff"}
 
 
 def copy_words(trade: CopyTrade) -> str:

@@ -21,7 +21,7 @@ from accounts.models import TradingAccount
 from copytrading.archive import archive_run
 from copytrading.controls import account_session_check
 from copytrading.deployments import deployment_current, deployment_heartbeat
-from copytrading.fanout import fanout_leader_trade
+from copytrading.fanout import EXECUTE_ACTOR, FAN_OUT_ACTOR, fanout_leader_trade
 from copytrading.models import Deployment
 from copytrading.observed import scheduler_heartbeat
 from copytrading.pipeline.execute import copytrades_execute
@@ -54,7 +54,7 @@ DATABASE_RETRY: dict[str, Any] = {
 
 
 # Idempotent (row lock + unique constraint): safe to retry after a database hiccup.
-@dramatiq.actor(queue_name=f"{MY_KEY}.fanout", time_limit=60_000, **DATABASE_RETRY)
+@dramatiq.actor(actor_name=FAN_OUT_ACTOR, queue_name=f"{MY_KEY}.fanout", time_limit=60_000, **DATABASE_RETRY)
 def fan_out(leader_trade_id: int, deployment_key: str) -> None:
     deployment = deployment_current()
     if deployment.key == deployment_key:
@@ -63,8 +63,8 @@ def fan_out(leader_trade_id: int, deployment_key: str) -> None:
 
 # Submits orders, so never retried blindly: only a database error, and that is safe -- a retry
 # claims only rows still PENDING (or CLAIMED with an expired lease), so it never signs or sends a
-# row twice; a row the failed run signed stays SIGNED for the reconciler (reliability §2.4, C4).
-@dramatiq.actor(queue_name=f"{MY_KEY}.copies", time_limit=120_000, **DATABASE_RETRY)
+# row twice; a row the failed run signed stays SIGNED for the reconciler (docs/pipeline.md).
+@dramatiq.actor(actor_name=EXECUTE_ACTOR, queue_name=f"{MY_KEY}.copies", time_limit=120_000, **DATABASE_RETRY)
 def execute_copy_trades(copy_trade_ids: list[int]) -> None:
     copytrades_execute(ids=copy_trade_ids, deployment=deployment_current())
 

@@ -1,7 +1,9 @@
 """Staff "show venue order": what the venue says about one copy trade's order, as public fields only.
 
 The venue's own answer also names the order's owner (the follower's API key): only the fields
-listed here are ever shown, never the raw answer.
+listed here are ever shown, never the raw answer. Asking opens the follower's API credentials,
+so only staff allowed to operate copy trades may (the admin checks), and every question asked
+of the venue is audited.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from dataclasses import dataclass, field
 from copytrading.models import CopyTrade
 from execution.venue.errors import VenueError
 from execution.venue.services import order_lookup
+from polyhunter.audit import Actor, audit_record
 
 
 @dataclass(frozen=True)
@@ -20,11 +23,22 @@ class VenueOrderView:
     fields: list[tuple[str, str]] = field(default_factory=list)
 
 
-def venue_order_view(*, trade: CopyTrade) -> VenueOrderView:
+def venue_order_view(*, trade: CopyTrade, actor: Actor) -> VenueOrderView:
+    view = _view(trade)
+    audit_record(actor=actor, action="copytrade.show_venue_order", target=trade, after={"answer": view.kind})
+    return view
+
+
+def _view(trade: CopyTrade) -> VenueOrderView:
     if trade.account.is_paper:
         return VenueOrderView("paper", "A paper copy: it was filled against the book, no order was sent.")
     if not trade.order_hash:
         return VenueOrderView("unsigned", "Nothing was signed for this copy, so the venue knows no order.")
+    return _ask_venue(trade)
+
+
+def _ask_venue(trade: CopyTrade) -> VenueOrderView:
+    assert trade.order_hash is not None
     try:
         lookup = order_lookup(account=trade.account, order_hash=trade.order_hash)
     except VenueError as exc:

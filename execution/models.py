@@ -34,6 +34,11 @@ class GuardrailSettings(models.Model):
     max_leader_trade_age_seconds = models.PositiveIntegerField(
         default=120, help_text="A leader trade older than this is never copied (stale)."
     )
+    max_follows_per_user = models.PositiveIntegerField(
+        default=20,
+        help_text="Most follows one user may have that are not stopped: each followed leader is polled "
+        "on the shared Data API budget (180 requests per 10 s).",
+    )
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -15,7 +15,7 @@ from polyhunter.lib.money import round_down
 
 BPS = Decimal(10_000)
 CENT = Decimal("0.01")
-# Marketable orders under $1 notional are refused by the CLOB (reference §4.6).
+# Marketable orders under $1 notional are refused by the CLOB.
 MIN_MARKETABLE_USDC = Decimal(1)
 
 

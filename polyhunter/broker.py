@@ -1,5 +1,5 @@
-"""Broker helpers: the in-process worker of the embedded mode, task discovery, and the Redis broker
-with push wake-ups the workers use (``WakingRedisBroker``)."""
+"""Broker helpers: task discovery, stopping an in-process worker, sending to a run-time queue, and
+the Redis broker with push wake-ups the workers use (``WakingRedisBroker``)."""
 
 from __future__ import annotations
 
@@ -19,17 +19,6 @@ from dramatiq.errors import ConnectionClosed
 def import_task_modules() -> None:
     """Import every app's tasks.py so each actor (and its queue) is declared on the broker."""
     autodiscover_modules("tasks")
-
-
-def start_embedded_worker(*, threads: int = 4, queues: set[str] | None = None) -> dramatiq.Worker:
-    """Run a Dramatiq worker inside this process (embedded mode and tests).
-
-    ``worker_timeout=100`` ms: the idle poll; Dramatiq's default 1 s adds latency after idling.
-    """
-    import_task_modules()
-    worker = dramatiq.Worker(dramatiq.get_broker(), worker_timeout=100, worker_threads=threads, queues=queues)
-    worker.start()
-    return worker
 
 
 def stop_worker(worker: dramatiq.Worker, *, timeout_ms: int = 600_000) -> None:
@@ -57,16 +46,25 @@ def retry_database_outage(retries: int, exception: BaseException) -> bool:
     return retries < DATABASE_RETRIES and isinstance(exception, OperationalError | InterfaceError)
 
 
-def send_to_queue(actor: dramatiq.Actor[..., Any], queue_name: str, *args: Any, delay_ms: int | None = None) -> None:
+def send_to_queue(
+    actor: dramatiq.Actor[..., Any] | str, queue_name: str, *args: Any, delay_ms: int | None = None
+) -> None:
     """Send a message for ``actor`` to a queue chosen at run time (per-deployment lanes), now or
     after ``delay_ms`` (dramatiq's delay queue, consumed by the same workers).
 
     Dramatiq binds an actor to one queue at declaration; RUN_MODE routing needs the same actor
-    on several queues (``<deployment>.copies``, ``<deployment>.exits``, …).
+    on several queues (``<deployment>.copies``, ``<deployment>.exits``, …). A service names its
+    actor by ``actor_name`` when the actor's module imports that service (no import loop); the
+    worker finds the actor by that name.
     """
-    broker = actor.broker
+    if isinstance(actor, str):
+        broker = dramatiq.get_broker()
+        message: Message[Any] = Message(queue_name=queue_name, actor_name=actor, args=args, kwargs={}, options={})
+    else:
+        broker = actor.broker
+        message = actor.message(*args).copy(queue_name=queue_name)
     broker.declare_queue(queue_name)
-    broker.enqueue(actor.message(*args).copy(queue_name=queue_name), delay=delay_ms or None)
+    broker.enqueue(message, delay=delay_ms or None)
 
 
 class WakingRedisBroker(RedisBroker):

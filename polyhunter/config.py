@@ -24,13 +24,15 @@ from urllib.parse import urlsplit
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from polyhunter.log_redaction import scrub_url
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 RUN_MODES = ("shared_backend", "user_dedicated")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 LOG_FORMATS = ("plain", "json")
 
-# Exchange contracts whose OrderFilled logs the chain detector reads (reference §9.1):
+# Exchange contracts whose OrderFilled logs the chain detector reads:
 # CTFExchangeV2, NegRiskCtfExchangeV2, ExchangeV3, and the two legacy V1 exchanges (history).
 DEFAULT_EXCHANGES = ",".join(
     [
@@ -41,6 +43,10 @@ DEFAULT_EXCHANGES = ",".join(
         "0xc5d563a36ae78145c45a50134d48a1215220f80a",
     ]
 )
+
+
+# Public (it is in this file): good for the embedded demo only, refused with any other database.
+SECRET_KEY_DEFAULT = "django-insecure-polyhunter-embedded-default-change-me-in-production"  # noqa: S105
 
 
 class ConfigurationError(ImproperlyConfigured):
@@ -66,8 +72,8 @@ VARIABLES: tuple[Var, ...] = (
     Var(
         "SECRET_KEY",
         "str",
-        "django-insecure-polyhunter-embedded-default-change-me-in-production",
-        "Django signing key (sessions, CSRF). Set a random 50+ character value in production.",
+        SECRET_KEY_DEFAULT,
+        "Django signing key (sessions, CSRF). Required (random, 50+ characters) unless embedded SQLite.",
         secret=True,
     ),
     Var("ALLOWED_HOSTS", "list", "localhost,127.0.0.1,[::1]", "Host names the web process answers."),
@@ -82,7 +88,19 @@ VARIABLES: tuple[Var, ...] = (
     ),
     Var("SESSION_COOKIE_SECURE", "bool", "false", "Send the session cookie over HTTPS only."),
     Var("CSRF_COOKIE_SECURE", "bool", "false", "Send the CSRF cookie over HTTPS only."),
-    Var("BEHIND_TLS_PROXY", "bool", "false", "Trust X-Forwarded-Proto=https from the reverse proxy."),
+    Var(
+        "BEHIND_TLS_PROXY",
+        "bool",
+        "false",
+        "Behind a reverse proxy: trust its X-Forwarded-Proto=https and its X-Forwarded-For client address.",
+    ),
+    Var(
+        "TRUSTED_PROXY_COUNT",
+        "int",
+        "1",
+        "With BEHIND_TLS_PROXY: how many proxies append to X-Forwarded-For; the client address (login "
+        "lockout, sign-up and password-reset throttles) is that many entries from the right.",
+    ),
     Var(
         "DATABASE_URL",
         "database",
@@ -114,9 +132,13 @@ VARIABLES: tuple[Var, ...] = (
     Var("VENUE_CONNECT_TIMEOUT", "decimal", "1.0", "Seconds to open a venue connection (then: never sent)."),
     Var("VENUE_READ_TIMEOUT", "decimal", "3.0", "Seconds to wait for a venue answer (then: outcome unknown)."),
     Var(
-        "POLYGON_RPC_URL", "url_or_empty", "", "Polygon JSON-RPC for OrderFilled logs; empty disables chain detection."
+        "POLYGON_RPC_URL",
+        "url_or_empty",
+        "",
+        "Polygon JSON-RPC for OrderFilled logs; empty disables chain detection.",
+        secret=True,  # providers put the API key in the path or the query
     ),
-    Var("POLYGON_WS_URL", "url_or_empty", "", "Optional Polygon WebSocket for log subscriptions."),
+    Var("POLYGON_WS_URL", "url_or_empty", "", "Optional Polygon WebSocket for log subscriptions.", secret=True),
     Var("POLYGON_EXCHANGE_ADDRESSES", "addresses", DEFAULT_EXCHANGES, "Exchange contracts whose fills are read."),
     Var("DETECT_CONFIRMATIONS", "int", "3", "Blocks a log must be buried under before it is trusted."),
     Var("DETECT_MAX_AGE_SECONDS", "int", "120", "Leader trades older than this when detected are never copied."),
@@ -165,7 +187,13 @@ VARIABLES: tuple[Var, ...] = (
         "Age past which the weekly archive job moves finished copy trades, leader trades and audit rows to archive "
         "tables; 0 turns the weekly job off.",
     ),
-    Var("EMAIL_URL", "email", "consolemail://", "Outgoing mail (password reset), e.g. smtp+tls://user:pass@host:587."),
+    Var(
+        "EMAIL_URL",
+        "email",
+        "consolemail://",
+        "Outgoing mail (password reset), e.g. smtp+tls://user:pass@host:587.",
+        secret=True,
+    ),
     Var("DEFAULT_FROM_EMAIL", "str", "PolyHunter <noreply@polyhunter.local>", "Sender of outgoing mail."),
 )
 
@@ -243,6 +271,10 @@ class Config:
     def embedded(self) -> bool:
         return bool(self.values["DATABASE_URL"]["ENGINE"].endswith("sqlite3"))
 
+    def secret_values(self) -> list[tuple[str, str]]:
+        """(kind, value) of every secret variable set in the environment (for log redaction)."""
+        return [(var.kind, self.raw[var.name]) for var in VARIABLES if var.secret and self.raw.get(var.name)]
+
     def redacted(self) -> list[tuple[str, str, str]]:
         """(name, effective value, origin) for every variable, secrets redacted."""
         rows = []
@@ -256,12 +288,9 @@ class Config:
 
 
 def _redact(var: Var, value: str) -> str:
-    if var.kind in ("database", "redis"):
-        parts = urlsplit(value)
-        if parts.password:
-            netloc = parts.netloc.replace(":" + parts.password + "@", ":***@")
-            return parts._replace(netloc=netloc).geturl()
-        return value
+    if var.kind in ("database", "redis", "email", "url", "url_or_empty"):
+        # Host and plain path stay readable; passwords, key-like path segments and query values go.
+        return scrub_url(value) if "://" in value else "***"
     if var.kind == "keyring":
         ids = [item.split(":", 1)[0] for item in value.split(",") if item.strip()]
         return f"*** ({len(ids)} key(s): {', '.join(ids)})"
@@ -309,6 +338,13 @@ def _cross_checks(values: Mapping[str, Any], raw: Mapping[str, str]) -> list[str
     embedded = values["DATABASE_URL"]["ENGINE"].endswith("sqlite3")
     if not embedded and not values["ENCRYPTION_KEYS"]:
         problems.append("ENCRYPTION_KEYS: required when DATABASE_URL is not the embedded SQLite database")
+    if values["BEHIND_TLS_PROXY"] and values["TRUSTED_PROXY_COUNT"] < 1:
+        problems.append("TRUSTED_PROXY_COUNT: must be at least 1 with BEHIND_TLS_PROXY=true")
+    if not embedded and values["SECRET_KEY"] == SECRET_KEY_DEFAULT:
+        problems.append(
+            "SECRET_KEY: the public default is refused when DATABASE_URL is not the embedded SQLite "
+            "database; set a random value of 50+ characters"
+        )
     return problems
 
 

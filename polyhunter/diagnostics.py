@@ -8,6 +8,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.db.utils import Error as DatabaseError
 
+from polyhunter.log_redaction import redact
+
 
 def runtime_problems() -> list[str]:
     problems: list[str] = []
@@ -15,7 +17,7 @@ def runtime_problems() -> list[str]:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
     except DatabaseError as exc:
-        problems.append(f"DATABASE_URL: cannot connect ({exc.__class__.__name__}: {str(exc).strip()[:200]})")
+        problems.append(f"DATABASE_URL: cannot connect ({exc.__class__.__name__}: {redact(str(exc).strip())[:200]})")
     if settings.REDIS_URL:
         try:
             redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2).ping()

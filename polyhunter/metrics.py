@@ -28,6 +28,8 @@ from prometheus_client import multiprocess
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector, CollectorRegistry
 
+from polyhunter.client_address import client_address
+
 _scrape_collectors: list[Collector] = []
 
 
@@ -74,7 +76,9 @@ def metrics_access(*, authorization: str, remote_addr: str) -> bool:
 
 def metrics_view(request: HttpRequest) -> HttpResponse:
     if not metrics_access(
-        authorization=request.headers.get("Authorization", ""), remote_addr=request.META.get("REMOTE_ADDR", "")
+        # The client's address, not our proxy's: behind BEHIND_TLS_PROXY every request has that.
+        authorization=request.headers.get("Authorization", ""),
+        remote_addr=client_address(request),
     ):
         response = HttpResponse("metrics need a bearer token\n", status=401, content_type="text/plain")
         response["WWW-Authenticate"] = 'Bearer realm="metrics"'

@@ -20,7 +20,7 @@ EMBEDDED = CONFIG.embedded
 # period; 100 ms keeps the first copy fast. Read by dramatiq.worker at import, so set it here,
 # before any worker module is imported (rundramatiq passes the environment on).
 os.environ.setdefault("dramatiq_worker_timeout", "100")
-# Prefetched messages are stranded with a crashed worker for >= 60 s (reliability §2.3).
+# Prefetched messages are stranded with a crashed worker for >= 60 s.
 os.environ.setdefault("dramatiq_queue_prefetch", "2")
 
 DEBUG: bool = CONFIG["DEBUG"]
@@ -33,7 +33,9 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_HSTS_PRELOAD: bool = CONFIG["SECURE_HSTS_PRELOAD"]
 SESSION_COOKIE_SECURE: bool = CONFIG["SESSION_COOKIE_SECURE"]
 CSRF_COOKIE_SECURE: bool = CONFIG["CSRF_COOKIE_SECURE"]
-if CONFIG["BEHIND_TLS_PROXY"]:
+BEHIND_TLS_PROXY: bool = CONFIG["BEHIND_TLS_PROXY"]
+TRUSTED_PROXY_COUNT: int = CONFIG["TRUSTED_PROXY_COUNT"]
+if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -159,8 +161,8 @@ if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
     # Embedded mode: messages stay in this process and an in-process worker consumes them
-    # (polyhunter.broker.start_embedded_worker). No AdminMiddleware: it would copy every
-    # message into the database and the admin.
+    # (copytrading.embedded). No AdminMiddleware: it would copy every message into the
+    # database and the admin.
     DRAMATIQ_BROKER = {
         "BROKER": "dramatiq.brokers.stub.StubBroker",
         "OPTIONS": {},
@@ -219,12 +221,20 @@ EMAIL_USE_TLS = bool(_email.get("EMAIL_USE_TLS", False))
 EMAIL_USE_SSL = bool(_email.get("EMAIL_USE_SSL", False))
 DEFAULT_FROM_EMAIL: str = CONFIG["DEFAULT_FROM_EMAIL"]
 
-# Login rate limit (django-axes): 5 failures per username+IP lock out for 15 minutes.
+# Login rate limit (django-axes): 5 failures lock a username (from any address) and, separately,
+# an address (over any usernames: password spraying) for 15 minutes. The address is the real
+# client's behind our proxies (polyhunter.client_address), never the proxy's own. A success does
+# not wipe the failures: it would wipe the address's count too, and a sprayer owning one account
+# could reset it at will.
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = 0.25
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "polyhunter.client_address.client_address"
+AXES_RESET_ON_SUCCESS = False
 
+# Every handler carries the "redact" filter (polyhunter.log_redaction): it scrubs the message,
+# renders the traceback scrubbed into exc_text and clears exc_info, and scrubs extra fields, so
+# any formatter (plain or JSON) writes only scrubbed text as long as it prints exc_text.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -10,6 +10,9 @@ import os
 
 # A fixed, public test key (never a real one): tests must not depend on var/encryption.key.
 os.environ.setdefault("ENCRYPTION_KEYS", "test1:" + "cG9seWh1bnRlci1wdWJsaWMtdGVzdC1rZXktMzJieSE=")
+# Likewise a public signing key for tests against PostgreSQL, where the embedded default is refused;
+# set in the environment, so the processes the tests start inherit it.
+os.environ.setdefault("SECRET_KEY", "polyhunter-test-only-signing-key-never-used-in-production-0123456789")
 
 from polyhunter.settings import *  # noqa: F403
 

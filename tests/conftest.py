@@ -41,10 +41,17 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> None:
     """Each test starts with an empty cache: the circuit breaker counts venue answers there, and
-    one test's lost answers must not open the breaker for the next."""
+    one test's lost answers must not open the breaker for the next. Rate limits too (sign-up and
+    reset throttles): with Redis they live in the cache's database, which clear() empties; the
+    in-process backend of the embedded mode is emptied here."""
     from django.core.cache import cache
+    from django_dramatiq.apps import DjangoDramatiqConfig
+    from dramatiq.rate_limits.backends import StubBackend
 
     cache.clear()
+    limits = DjangoDramatiqConfig.get_rate_limiter_backend()
+    if isinstance(limits, StubBackend):
+        limits.db.clear()
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """Factories for the deep graph CopyTrade → CopyRelationship → TradingAccount → User.
 
 Token ids are realistic 77-digit CTF ids: a short id such as "1234" is signed for ExchangeV3 by
-the SDK (reference polymarket-client.md §9.1), so tests never use one.
+the SDK, so tests never use one.
 """
 
 from __future__ import annotations

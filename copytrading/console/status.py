@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, Q, QuerySet
+from django.conf import settings
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from accounts.models import TradingAccount
-from copytrading.models import CopyRelationship, CopyTrade, Deployment, WatchedWallet
+from copytrading.detection.budget import DATA_API_TRADES_LIMIT, DATA_API_TRADES_WINDOW_SECONDS
+from copytrading.detection.data_api import polled_leaders
+from copytrading.models import CopyRelationship, CopyTrade, Deployment, WatchedWallet, live_follows
 from execution.guardrails.breaker import breaker_is_open
 from execution.models import GuardrailSettings, TradingSwitch, VenueHealth
 from execution.switches import SwitchState, switch_states
@@ -43,6 +47,35 @@ class DeploymentView:
 
 
 @dataclass(frozen=True)
+class PollingBudget:
+    """The Data API budget every process shares, as the polls use it now."""
+
+    leaders: int  # with a live follow: each is polled
+    every_seconds: Decimal  # DETECT_POLL_SECONDS
+    limit: int  # requests per window, all processes together
+    window_seconds: int
+    polls_last_window: int  # polls that ended in the last window (each one request or more)
+
+    @property
+    def wanted(self) -> int:
+        """Requests per window the polls want at one page each: leaders x window / interval."""
+        return math.ceil(self.leaders * self.window_seconds / self.every_seconds)
+
+    @property
+    def percent(self) -> int:
+        return round(self.wanted * 100 / self.limit)
+
+    @property
+    def over(self) -> bool:
+        return self.wanted > self.limit
+
+    @property
+    def every_actual_seconds(self) -> Decimal:
+        """How often each leader is really polled once the budget is the bound."""
+        return max(self.every_seconds, Decimal(self.leaders * self.window_seconds) / self.limit)
+
+
+@dataclass(frozen=True)
 class ConsoleStatus:
     switches: list[SwitchView]
     venue: VenueHealth | None
@@ -52,8 +85,10 @@ class ConsoleStatus:
     shared_follows: int
     paused_leaders: int
     paused_accounts: int
+    held_follows: int
     stuck: int
     unknown: int
+    polling: PollingBudget
 
 
 def switch_views() -> list[SwitchView]:
@@ -74,10 +109,8 @@ def _bounded(rows: QuerySet[CopyTrade]) -> int:
 def console_status(*, now: datetime | None = None) -> ConsoleStatus:
     now = now or timezone.now()
     guardrails = GuardrailSettings.current()
-    deployments = Deployment.objects.annotate(
-        follows=Count("relationships", filter=~Q(relationships__status="stopped"))
-    )
-    active_follows = CopyRelationship.objects.exclude(status=CopyRelationship.Status.STOPPED)
+    deployments = Deployment.objects.annotate(follows=Count("relationships", filter=live_follows("relationships__")))
+    active_follows = CopyRelationship.objects.filter(live_follows())
     return ConsoleStatus(
         switches=switch_views(),
         venue=VenueHealth.objects.filter(id=VenueHealth.SINGLETON_ID).first(),
@@ -99,8 +132,21 @@ def console_status(*, now: datetime | None = None) -> ConsoleStatus:
         shared_follows=active_follows.filter(deployment__isnull=True).count(),
         paused_leaders=WatchedWallet.objects.filter(paused=True).count(),
         paused_accounts=TradingAccount.objects.filter(paused=True).count(),
+        held_follows=CopyRelationship.objects.exclude(staff_hold=CopyRelationship.StaffHold.NONE).count(),
         stuck=_bounded(stuck_copy_trades(now=now)),
         unknown=_bounded(CopyTrade.objects.filter(status=CopyTrade.Status.UNKNOWN)),
+        polling=polling_budget(now=now),
+    )
+
+
+def polling_budget(*, now: datetime) -> PollingBudget:
+    window = DATA_API_TRADES_WINDOW_SECONDS
+    return PollingBudget(
+        leaders=polled_leaders().count(),
+        every_seconds=Decimal(settings.DETECT_POLL_SECONDS),
+        limit=DATA_API_TRADES_LIMIT,
+        window_seconds=window,
+        polls_last_window=WatchedWallet.objects.filter(data_api_polled_at__gte=now - timedelta(seconds=window)).count(),
     )
 
 

@@ -10,7 +10,7 @@ from dramatiq.rate_limits import WindowRateLimiter
 
 from execution.metrics import RATE_LIMIT_WAITS
 
-# Data API /trades allows 200 requests per 10 s (reference polymarket.md §7.1, §8.4). Our window
+# Data API /trades allows 200 requests per 10 s (Polymarket's published limit). Our window
 # and theirs are not aligned, so keep 10 % headroom rather than meet 429s at the edge.
 DATA_API_TRADES_LIMIT = 180
 DATA_API_TRADES_WINDOW_SECONDS = 10

@@ -2,7 +2,7 @@
 
 Filter: ``address ∈ exchanges``, ``topic0 ∈ {OrderFilled V1, V2}``, ``topic2 ∈ watched leaders``
 (the leader as the *maker* of its own order: both its resting and its aggressive fills; never
-``topic3``, which is the counterparty's view — reference polymarket.md §9.3).
+``topic3``, which is the counterparty's view).
 
 Each range is recorded and the cursor advanced in one transaction, so a process killed mid-way
 rescans at most the range it was in, and the rescan is a no-op by ``dedupe_key``. Reorgs are

@@ -5,7 +5,7 @@ is always sent as false. The per-leader cursor is the newest trade second taken 
 transaction hashes already taken at that second: a row is new when its second is later, or when
 it shares the cursor second with a transaction not yet taken. Neither ``>=`` (re-decides every
 fill at the cursor second) nor ``>`` (misses a second fill landing in the same second) alone is
-right (reference peers.md §4.4-4.5).
+right.
 """
 
 from __future__ import annotations
@@ -24,13 +24,13 @@ from typing import Any
 import httpx
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from copytrading.detection.budget import RequestBudget, data_api_trades_budget
 from copytrading.detection.metrics import DETECTION_ERRORS
 from copytrading.detection.record import RecordResult, TradeObservation, leader_trades_record
-from copytrading.models import LeaderTrade, WatchedWallet
+from copytrading.models import CopyRelationship, LeaderTrade, WatchedWallet, live_follows
 
 logger = logging.getLogger(__name__)
 
@@ -367,12 +367,19 @@ def _poll(*, wallet_id: int, client: DataApiClient, started: datetime, limit: in
     )
 
 
+def polled_leaders() -> QuerySet[WatchedWallet]:
+    """The leaders the Data API poller serves: those with a live follow."""
+    return WatchedWallet.objects.filter(Exists(CopyRelationship.objects.filter(live_follows(), leader=OuterRef("pk"))))
+
+
 def leaders_due(*, now: datetime | None = None, every_seconds: float | None = None) -> list[int]:
-    """Ids of leaders whose last poll is older than the poll interval and not leased now."""
+    """Ids of leaders with a live follow whose last poll is older than the poll interval and not
+    leased now. A wallet nobody copies any more costs the shared request budget nothing."""
     now = now or timezone.now()
     every = timedelta(seconds=settings.DETECT_POLL_SECONDS if every_seconds is None else every_seconds)
     return list(
-        WatchedWallet.objects.filter(Q(data_api_polled_at__isnull=True) | Q(data_api_polled_at__lte=now - every))
+        polled_leaders()
+        .filter(Q(data_api_polled_at__isnull=True) | Q(data_api_polled_at__lte=now - every))
         .filter(Q(poll_lease_until__isnull=True) | Q(poll_lease_until__lte=now))
         .order_by(F("data_api_polled_at").asc(nulls_first=True), "id")
         .values_list("id", flat=True)

@@ -1,4 +1,4 @@
-"""Decoding Polymarket exchange ``OrderFilled`` logs (reference polymarket.md §9.2-9.3).
+"""Decoding Polymarket exchange ``OrderFilled`` logs (V1 and V2 layouts).
 
 Every value in an ``OrderFilled`` log is seen from the order named by ``orderHash``, whose owner
 is ``maker``: ``makerAmountFilled`` is what that order gave, ``takerAmountFilled`` what it got.
@@ -113,15 +113,6 @@ def _topics(log: Mapping[str, Any]) -> list[str]:
     return [_word(t, field="topic") for t in topics]
 
 
-def order_filled_topic0(log: Mapping[str, Any]) -> str | None:
-    """The OrderFilled version's topic0 of ``log``, or None when it is another event."""
-    try:
-        first = _topics(log)[0]
-    except LogDecodeError:
-        return None
-    return first if first in ORDER_FILLED_TOPICS else None
-
-
 def decode_order_filled(log: Mapping[str, Any]) -> LeaderFill:
     """Decode one V1 or V2 ``OrderFilled`` log (JSON-RPC or web3 form).
 
@@ -179,7 +170,7 @@ def _decode_v2(data: bytes) -> tuple[str, int, int, int, int, str]:
     side_i, token_id, making, taking, fee, _builder, _metadata = abi_decode(_V2_TYPES, data)
     if side_i not in (0, 1):
         raise MalformedLog(f"V2 side is 0 or 1, not {side_i}")
-    # V2 fees are collateral, charged to the taker leg (reference §9.3).
+    # V2 fees are collateral, charged to the taker leg.
     return ("BUY" if side_i == 0 else "SELL"), token_id, making, taking, fee, "collateral"
 
 

@@ -6,6 +6,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from copytrading.models import DetectorState
+from polyhunter.log_redaction import redact
 
 CHAIN_DETECTOR = "chain:{chain}"
 CHAIN_WS_DETECTOR = "chain-ws:{chain}"
@@ -21,5 +22,6 @@ def detector_heartbeat(*, name: str, cursor: str | None = None, error: str | Non
     if cursor is not None:
         fields["last_cursor"] = cursor[:200]
     if error is not None:
-        fields.update(last_error=error[:2000], last_error_at=now, errors=F("errors") + 1)
+        # Exception texts of RPC and HTTP libraries quote the URL, API key and all: scrubbed first.
+        fields.update(last_error=redact(error)[:2000], last_error_at=now, errors=F("errors") + 1)
     DetectorState.objects.filter(name=name).update(**fields)

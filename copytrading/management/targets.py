@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import CommandError, CommandParser
 
 from accounts.models import TradingAccount
-from copytrading.controls import ControlError, account_set_paused, leader_set_paused, relationship_set_status
+from copytrading.controls import ControlError, account_set_paused, leader_set_paused, relationship_set_hold
 from copytrading.models import CopyRelationship, WatchedWallet
 from execution.models import TradingSwitch
 from execution.switches import SwitchError, switch_set
@@ -47,9 +47,9 @@ def apply(options: dict[str, Any], *, paused: bool) -> str:
                 account_set_paused(account=account, paused=paused, actor=actor, reason=reason)
             return f"{len(accounts)} account(s) of {target}: {'paused' if paused else 'resumed'}"
         relationship = _relationship(target)
-        status = CopyRelationship.Status.PAUSED if paused else CopyRelationship.Status.ACTIVE
-        relationship_set_status(relationship=relationship, status=status, actor=actor, reason=reason)
-        return f"follow {relationship.id}: {status}"
+        hold = CopyRelationship.StaffHold.PAUSED if paused else CopyRelationship.StaffHold.NONE
+        relationship_set_hold(relationship=relationship, hold=hold, actor=actor, reason=reason)
+        return f"follow {relationship.id}: {'held (paused by staff)' if paused else 'staff hold lifted'}"
     except (ControlError, SwitchError) as exc:
         raise CommandError(str(exc)) from None
     except (WatchedWallet.DoesNotExist, CopyRelationship.DoesNotExist):

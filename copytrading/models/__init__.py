@@ -4,7 +4,7 @@ from copytrading.models.detection import ChainCursor as ChainCursor
 from copytrading.models.detection import DetectorState as DetectorState
 from copytrading.models.leaders import LeaderTrade, WatchedWallet
 from copytrading.models.positions import Position
-from copytrading.models.relationships import CopyRelationship
+from copytrading.models.relationships import CopyRelationship, live_follows
 from copytrading.models.trades import CopyTrade
 
 __all__ = [
@@ -16,4 +16,5 @@ __all__ = [
     "LeaderTrade",
     "Position",
     "WatchedWallet",
+    "live_follows",
 ]

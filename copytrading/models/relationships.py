@@ -4,6 +4,7 @@ import uuid
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import Q
 
 from accounts.models import TradingAccount
 from copytrading.models.deployments import Deployment
@@ -16,12 +17,21 @@ class CopyRelationship(models.Model):
 
     Fan-out reads these rows from the database on every leader trade (no in-memory follow
     list), so a pause, stop, edit or re-route is obeyed from the next leader trade on.
+
+    ``status`` is the owner's choice; ``staff_hold`` is staff's, kept apart so that only staff
+    lift it (the owner's resume or restart never does). What the follow does is the stricter of
+    the two: ``effective_status``.
     """
 
     class Status(models.TextChoices):
         ACTIVE = "active", "Active"
         PAUSED = "paused", "Paused"
         STOPPED = "stopped", "Stopped"
+
+    class StaffHold(models.TextChoices):
+        NONE = "", "None"
+        PAUSED = "paused", "Paused by staff"
+        STOPPED = "stopped", "Stopped by staff"
 
     class SizingMode(models.TextChoices):
         FIXED_USDC = "fixed_usdc", "Fixed pUSD per trade"
@@ -45,6 +55,15 @@ class CopyRelationship(models.Model):
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.ACTIVE)
     status_reason = models.CharField(max_length=200, blank=True)
     status_changed_at = models.DateTimeField(null=True, blank=True)
+    staff_hold = models.CharField(
+        max_length=8,
+        choices=StaffHold.choices,
+        blank=True,
+        default=StaffHold.NONE,
+        help_text="Set and lifted by staff only (pause/resume/stop actions); the owner cannot lift it.",
+    )
+    staff_hold_reason = models.CharField(max_length=200, blank=True)
+    staff_hold_at = models.DateTimeField(null=True, blank=True)
     sizing_mode = models.CharField(max_length=16, choices=SizingMode.choices, default=SizingMode.FIXED_USDC)
     sizing_value = models.DecimalField(
         max_digits=18,
@@ -85,5 +104,24 @@ class CopyRelationship(models.Model):
         return f"{self.account} → {self.leader}"
 
     @property
+    def effective_status(self) -> str:
+        """The stricter of the owner's choice and the staff hold: stopped > paused > active."""
+        holds = {self.status, self.staff_hold}
+        if self.Status.STOPPED in holds:
+            return self.Status.STOPPED
+        return self.Status.PAUSED if self.Status.PAUSED in holds else self.Status.ACTIVE
+
+    @property
     def is_active(self) -> bool:
-        return self.status == self.Status.ACTIVE
+        return self.effective_status == self.Status.ACTIVE
+
+
+def live_follows(prefix: str = "") -> Q:
+    """Follows stopped neither by their owner nor by staff: fan-out serves them, detection polls
+    their leaders. ``prefix`` reaches them through a relation (``"followers__"``)."""
+    return Q(
+        **{
+            f"{prefix}status__in": [CopyRelationship.Status.ACTIVE, CopyRelationship.Status.PAUSED],
+            f"{prefix}staff_hold__in": [CopyRelationship.StaffHold.NONE, CopyRelationship.StaffHold.PAUSED],
+        }
+    )

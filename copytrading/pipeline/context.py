@@ -48,8 +48,9 @@ def gate_inputs(
         exits_only=TradingSwitch.Name.EXITS_ONLY in context.switches,
         # A protective exit (stop-loss / take-profit) belongs to no leader: a leader pause does not hold it.
         leader_paused=row.leader_trade is not None and row.leader_trade.leader.paused,
-        follow_paused=follow.status != follow.Status.ACTIVE,
         account_paused=row.account.paused,
+        follow_held=follow.staff_hold != follow.StaffHold.NONE,
+        follow_paused=follow.status != follow.Status.ACTIVE,
         notional_usdc=notional,
         max_order_usdc=Decimal(limits.max_order_usdc),
         market_exposure_usdc=market_exposure,

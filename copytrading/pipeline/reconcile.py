@@ -21,6 +21,7 @@ from copytrading.models import CopyTrade, Deployment
 from copytrading.pipeline.due import take_due
 from copytrading.pipeline.recovery import AWAITING, recover_due, recover_rows
 from copytrading.pipeline.settle import settle_due, settle_rows
+from polyhunter.audit import Actor, audit_record, snapshot
 
 # One pass takes at most this many rows of each lane (each row once: a row handed back for a
 # check a moment later waits for the next pass, as it would for the next tick).
@@ -54,8 +55,13 @@ class ReconcileFinding:
     reason: str
 
 
-def copytrades_reconcile_report(*, ids: list[int]) -> tuple[int, list[ReconcileFinding]]:
-    """``copytrades_reconcile`` and what it found: each row's status before and after, and why."""
+def copytrades_reconcile_report(*, ids: list[int], actor: Actor) -> tuple[int, list[ReconcileFinding]]:
+    """Staff "reconcile now": audited per row (the reconciler may re-send a row's signed bytes),
+    then ``copytrades_reconcile``, and what it found: each row's status before and after, and why."""
+    for row in CopyTrade.objects.filter(id__in=ids).only("id", "status", "order_hash"):
+        audit_record(
+            actor=actor, action="copytrade.reconcile_now", target=row, before=snapshot(row, ["status", "order_hash"])
+        )
     before = dict(CopyTrade.objects.filter(id__in=ids).values_list("id", "status"))
     looked_at = copytrades_reconcile(ids=ids)
     found = [

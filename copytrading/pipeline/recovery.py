@@ -92,7 +92,7 @@ def recover_rows(rows: list[CopyTrade], *, now: datetime) -> None:
             )
             _later(row, now=now, after=RECHECK * 2)
         except Exception:
-            # A poison row must not stop the others (style C10): push it back a minute, log it.
+            # A poison row must not stop the others: push it back a minute, log it.
             reconciler_decided("error")
             log.exception("copy %s: recovery failed; looked at again in a minute", row.code)
             _later(row, now=now, after=timedelta(minutes=1))

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from copytrading.fanout import RESEND_AFTER, dispatch_execute, fanout_enqueue, routed_to
 from copytrading.metrics import copies_counted
-from copytrading.models import CopyRelationship, CopyTrade, Deployment, LeaderTrade
+from copytrading.models import CopyRelationship, CopyTrade, Deployment, LeaderTrade, live_follows
 from copytrading.pipeline.leases import MAX_ATTEMPTS
 from copytrading.reasons import Reason
 from polyhunter.audit import Actor, actor_label, audit_record
@@ -100,7 +100,7 @@ def _resend(*, deployment: Deployment, now: datetime) -> int:
 
 def _refanout(*, deployment: Deployment, now: datetime) -> int:
     """Leader trades still NEW after the grace period: their fan-out message was lost."""
-    follows = CopyRelationship.objects.filter(routed_to(deployment)).exclude(status=CopyRelationship.Status.STOPPED)
+    follows = CopyRelationship.objects.filter(routed_to(deployment), live_follows())
     ids = list(
         LeaderTrade.objects.filter(
             status=LeaderTrade.Status.NEW,

@@ -3,6 +3,9 @@
 Each check returns a Verdict; the first refusal wins and its reason is stored on the copy
 trade, so staff can filter "blocked by X" and followers read why. Exposure inputs count
 orders whose outcome is unknown as spent (invariant I2).
+
+The first checks (switches and pauses, ``HOLD_CHECKS``) need no money: ``hold_verdict`` runs
+just those, so fan-out and the follower pages name the same first reason the gate would.
 """
 
 from __future__ import annotations
@@ -22,15 +25,22 @@ class Verdict:
 ALLOW = Verdict(True)
 
 
-@dataclass(frozen=True)
-class GateInputs:
+@dataclass(frozen=True, kw_only=True)
+class Holds:
+    """What stops an order before any money is looked at: the platform switches and the pauses."""
+
     lane: str  # "exit" or "copy"
     kill_switch: bool
     pause_copies: bool
     exits_only: bool
     leader_paused: bool
-    follow_paused: bool
     account_paused: bool
+    follow_held: bool  # staff paused or stopped this follow (only staff lift it)
+    follow_paused: bool  # its owner paused or stopped it
+
+
+@dataclass(frozen=True, kw_only=True)
+class GateInputs(Holds):
     notional_usdc: Decimal
     max_order_usdc: Decimal
     market_exposure_usdc: Decimal
@@ -45,21 +55,23 @@ class GateInputs:
     fee_usdc: Decimal = Decimal(0)
 
 
-def _kill_switch(g: GateInputs) -> Verdict:
+def _kill_switch(g: Holds) -> Verdict:
     return Verdict(False, "kill_switch") if g.kill_switch else ALLOW
 
 
-def _pauses(g: GateInputs) -> Verdict:
+def _pauses(g: Holds) -> Verdict:
     if g.pause_copies and g.lane == "copy":
         return Verdict(False, "global_pause")
     if g.leader_paused:
         return Verdict(False, "leader_paused")
     if g.account_paused:
         return Verdict(False, "account_paused")
+    if g.follow_held:
+        return Verdict(False, "follow_held")
     return Verdict(False, "follow_paused") if g.follow_paused else ALLOW
 
 
-def _exits_only(g: GateInputs) -> Verdict:
+def _exits_only(g: Holds) -> Verdict:
     return Verdict(False, "exits_only") if g.exits_only and g.lane == "copy" else ALLOW
 
 
@@ -97,10 +109,9 @@ def _breaker(g: GateInputs) -> Verdict:
     return Verdict(False, "breaker_open") if g.breaker_open else ALLOW
 
 
+HOLD_CHECKS: tuple[Callable[[Holds], Verdict], ...] = (_kill_switch, _pauses, _exits_only)
 CHECKS: tuple[Callable[[GateInputs], Verdict], ...] = (
-    _kill_switch,
-    _pauses,
-    _exits_only,
+    *HOLD_CHECKS,
     _max_order,
     _market_cap,
     _daily_cap,
@@ -108,10 +119,11 @@ CHECKS: tuple[Callable[[GateInputs], Verdict], ...] = (
 )
 
 
+def hold_verdict(holds: Holds) -> Verdict:
+    """The switches and pauses alone, in the gate's order: the first that stops an order."""
+    return next((v for v in (check(holds) for check in HOLD_CHECKS) if not v.allowed), ALLOW)
+
+
 def evaluate(inputs: GateInputs) -> Verdict:
     """Run every check in order; the first refusal is the verdict."""
-    for check in CHECKS:
-        verdict = check(inputs)
-        if not verdict.allowed:
-            return verdict
-    return ALLOW
+    return next((v for v in (check(inputs) for check in CHECKS) if not v.allowed), ALLOW)

@@ -1,4 +1,4 @@
-"""Server-side amount rules: decimals per tick, price on the tick grid, minimum sizes (reference §4.4)."""
+"""Server-side amount rules: decimals per tick, price on the tick grid, minimum sizes."""
 
 from __future__ import annotations
 

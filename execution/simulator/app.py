@@ -201,7 +201,7 @@ async def price(request: web.Request) -> web.Response:
     if side not in ("BUY", "SELL"):
         raise VenueError("Invalid side")
     bid, ask = _best(request)
-    # Documented semantics: BUY answers the best bid, SELL the best ask (reference §2.2).
+    # Documented semantics: BUY answers the best bid, SELL the best ask.
     chosen = bid if side == "BUY" else ask
     if chosen is None:
         raise VenueError(errors.NO_ORDERBOOK, 404)

@@ -1,4 +1,4 @@
-"""Protocol constants the simulated venue checks against (reference polymarket.md §1, §3, §4, §9)."""
+"""Protocol constants the simulated venue checks against (docs/simulator.md)."""
 
 from __future__ import annotations
 

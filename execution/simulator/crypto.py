@@ -187,6 +187,6 @@ def decode_secret(secret: str) -> bytes:
 
 
 def l2_signature(secret_key: bytes, timestamp: str, method: str, path: str, body: bytes) -> str:
-    """base64url(HMAC-SHA256(secret, timestamp + METHOD + path + body)) with padding (reference §3.2)."""
+    """base64url(HMAC-SHA256(secret, timestamp + METHOD + path + body)) with padding."""
     message = timestamp.encode() + method.encode() + path.encode() + body
     return base64.urlsafe_b64encode(hmac.new(secret_key, message, hashlib.sha256).digest()).decode()

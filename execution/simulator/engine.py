@@ -46,7 +46,7 @@ class _Plan:
 
 
 def taker_fee(shares: int, price_e4: int, market: Market) -> int:
-    """shares * rate * (p(1-p))^exponent, floored to 5 decimals as observed on chain (reference §4.8)."""
+    """shares * rate * (p(1-p))^exponent, floored to 5 decimals as observed on chain."""
     if not market.fee_rate:
         return 0
     price = Decimal(price_e4) / PRICE_UNITS

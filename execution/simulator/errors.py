@@ -1,4 +1,4 @@
-"""Polymarket's answers, word for word (reference polymarket.md §2.5 and docs error-codes, 2026-06).
+"""Polymarket's answers, word for word (its docs error-codes page, 2026-06).
 
 Where the real text is not published the simulator says so in docs/simulator.md rather than
 inventing a plausible-looking one silently.
@@ -15,7 +15,7 @@ TRADING_DISABLED: Final = "Trading is currently disabled. Check polymarket.com f
 CANCEL_ONLY: Final = "Trading is currently cancel-only. New orders are not accepted, but cancels are allowed."
 POST_ONLY_MODE: Final = "post-only mode: only post-only orders and cancels are allowed"
 TOO_MANY_REQUESTS: Final = "Too Many Requests"
-# 425 has no published text (reference §12); this is the simulator's wording.
+# 425 has no published text; this is the simulator's wording.
 ENGINE_RESTARTING: Final = "the matching engine is restarting, retry later"
 INTERNAL_ERROR: Final = "Internal server error"
 
@@ -54,7 +54,7 @@ INVALID_HEARTBEAT_ID: Final = "Invalid Heartbeat ID"
 
 MAKER_NOT_ALLOWED: Final = "maker address not allowed, please use the deposit wallet flow"
 
-# The relayer's session-signer endpoints publish no error texts (reference §12): these are the
+# The relayer's session-signer endpoints publish no error texts: these are the
 # simulator's, named in docs/simulator.md. An order signed by a signer whose grant is missing,
 # expired, revoked or out of scope fails the wallet's ERC-1271 check: INVALID_SIGNATURE above.
 RELAYER_UNAUTHORIZED: Final = "invalid authorization headers"

@@ -1,7 +1,7 @@
 """The rest of the CLOB surface a third-party bot calls: prices in bulk, spreads, last trades,
 price history, market listings, heartbeats, per-market cancels, closed-only status,
-notifications and order scoring (reference polymarket.md §2.2-§2.4; shapes as the official
-client parses them). Read-only over the engine, or through the Venue's own methods; each
+notifications and order scoring (docs/simulator.md; shapes as the official client parses
+them). Read-only over the engine, or through the Venue's own methods; each
 handler takes the Venue's lock for what it reads.
 """
 

@@ -4,7 +4,7 @@ The first accepted heartbeat of a key (sent with an empty id) arms it; every lat
 back the id the previous answer gave, or it is refused with the id expected (and does not refresh
 the deadline). A key silent for ``timeout_s`` (10 s, like the venue) has all its open orders
 cancelled and its registration removed; a later heartbeat arms it again. There is no disarm.
-Reference polymarket.md §2.4 and the official client's ``send_order_heartbeat``.
+As the official client's ``send_order_heartbeat`` uses it (docs/simulator.md).
 """
 
 from __future__ import annotations

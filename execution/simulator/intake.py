@@ -22,7 +22,7 @@ from .signatures import OwnerLookup, SessionCheck, verify_order_signature
 ORDER_TYPES: frozenset[str] = frozenset(("GTC", "GTD", "FOK", "FAK"))
 _V2_RESERVED_BITS = ((1 << 64) - 1) << 40
 _V1_ONLY_FIELDS = ("nonce", "feeRateBps", "taker")
-# A GTD order must outlive the venue's one-minute security threshold (reference §4.6).
+# A GTD order must outlive the venue's one-minute security threshold.
 GTD_SECURITY_THRESHOLD_S = 60
 
 

@@ -13,7 +13,7 @@ def _amount(base_units: int) -> str:
 
 
 def order_response(order: Order, trades: list[Trade], status: str) -> dict[str, object]:
-    """POST /order success body (reference §4.7); amounts are what filled immediately."""
+    """POST /order success body; amounts are what filled immediately."""
     shares = sum(t.size for t in trades)
     usdc = sum(t.usdc for t in trades)
     making, taking = (usdc, shares) if order.side == "BUY" else (shares, usdc)
@@ -25,7 +25,7 @@ def order_response(order: Order, trades: list[Trade], status: str) -> dict[str, 
         "success": True,
         "takingAmount": _amount(taking),
         "tradeIDs": [t.trade_id for t in trades],
-        # Not returned for matched orders since 2026-07-24 (reference §2.4); poll trades instead.
+        # Not returned for matched orders since 2026-07-24; poll trades instead.
         "transactionsHashes": [],
     }
 

@@ -1,4 +1,4 @@
-"""CREATE2 addresses of the wallets a signer may trade through (reference polymarket.md §9.4).
+"""CREATE2 addresses of the wallets a signer may trade through (tests/fixtures/wallet_derivation_vectors.json).
 
 Proxy and Safe use the factories' published init-code hashes; deposit wallets are Solady LibClone
 ERC-1967 proxies (beacon, or the older UUPS implementation) carrying `abi.encode(factory, eoa)` as

@@ -3,7 +3,7 @@
 Modules (import from them directly; this package re-exports nothing, so importing it is cheap):
 
 - ``orders``      OrderRequest (limit / market_buy / market_sell), MarketInfo, FeeSchedule
-- ``amounts``     validate_order (refusals before signing), order_amounts (reference §4.4)
+- ``amounts``     validate_order (refusals before signing), order_amounts (per tick size)
 - ``signing``     order_sign (account key, no network), sign_order_with_key, wallet_classify
 - ``payload``     SignedOrderPayload: the exact POST bytes + order hash, to_json / from_json
 - ``hashing``     order_hash: our EIP-712 digest of the POST body's order (= CLOB orderID)

@@ -1,9 +1,9 @@
-"""Order amounts (reference §4.4) and the checks the SDK does not make, run before signing.
+"""Order amounts (per tick size) and the checks the SDK does not make, run before signing.
 
 Amounts come from the SDK's own rounding functions, so what we sign is exactly what the SDK
 would; the checks around them are ours because the SDK signs orders whose amounts floor to zero,
-ignores the market minimum and the $1 marketable-BUY floor, and turns floats into surprises
-(polymarket-client.md §9.5-9.7). Every refusal is an ``InvalidOrder`` with a stable reason.
+ignores the market minimum and the $1 marketable-BUY floor, and turns floats into surprises.
+Every refusal is an ``InvalidOrder`` with a stable reason.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Every code path that reads the venue's answer to an order POST goes through
 ``classify_post_response``. The rule of thumb is that only an explicit, well-formed answer can
 say "placed" or "rejected"; everything ambiguous is "unknown" and is resolved by looking the
-order up by its hash (reference reliability.md §1.5-1.7):
+order up by its hash (docs/pipeline.md, reconcile):
 
 - placed: 2xx and PMC's accept rule -- ``success`` is true, ``errorMsg`` is "", ``orderID`` is set
   and ``status`` is live / matched / delayed (and the amounts parse).
@@ -66,7 +66,7 @@ class Classification:
 
 
 # (pattern, kind, reason), first match wins; matched case-insensitively against the error text.
-# Exact strings are from reference polymarket.md §2.5 and reliability.md §1.6.
+# Exact strings are the venue's published error strings and its duplicate-order answer.
 _RULES: tuple[tuple[str, Kind, str], ...] = (
     (r"duplicated|INVALID_ORDER_DUPLICATED", "unknown", "duplicate"),
     (r"FOK orders are fully filled or killed|FOK_ORDER_NOT_FILLED", "rejected", "killed"),

@@ -4,7 +4,7 @@ The SDK keeps every host in its environment config. We never construct an SDK cl
 pure functions read contract addresses, the chain id and the wallet-derivation constants from
 that config, so we build one in which every host is ours: the CLOB and Data API at the
 configured URLs and everything else at a loopback port where nothing listens. A stray SDK call
-can then never reach polymarket.com (reference polymarket-client.md §1).
+can then never reach polymarket.com.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ EXPECTED_VENUE_VERSION = 2
 DEAD_URL = "http://127.0.0.1:9"
 DEAD_WS_URL = "ws://127.0.0.1:9"
 
-# ExchangeV3 lives at a different address on Polygon Amoy (reference polymarket.md §1).
+# ExchangeV3 lives at a different address on Polygon Amoy.
 _EXCHANGE_V3_BY_CHAIN = {80002: "0x9fE6e61422AdB6F610d8597F9684b16912D50C3D"}
 
 

@@ -10,6 +10,8 @@ Messages never carry a key, an API secret or a passphrase.
 
 from __future__ import annotations
 
+from polyhunter.log_redaction import redact
+
 
 class VenueError(Exception):
     """Base class. ``reason`` is a short stable code suitable for a CopyTrade reason column."""
@@ -17,6 +19,8 @@ class VenueError(Exception):
     reason = "venue_error"
 
     def __init__(self, detail: str, *, reason: str | None = None) -> None:
+        # The detail is stored on copy trades and logged: no URL credential or key survives it.
+        detail = redact(detail)
         super().__init__(detail)
         self.detail = detail
         if reason is not None:
@@ -122,3 +126,12 @@ class AnswerLost(VenueUnavailable):
     """
 
     reason = "answer_lost"
+
+
+class CredentialsMismatch(VenueError):
+    """The payload was signed for another API key (``owner``) than the credentials given; not sent.
+
+    Custody changed after signing: the order cannot be sent with these credentials. Expire it.
+    """
+
+    reason = "credentials_mismatch"

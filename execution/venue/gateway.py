@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Protocol
 from execution.venue.auth import ApiCredentials
 from execution.venue.canary import VersionCheck
 from execution.venue.classify import Classification
-from execution.venue.errors import VenueError
 from execution.venue.lookup import BalanceAllowance, OrderLookup, TradesPage
 from execution.venue.markets import OrderBook
 from execution.venue.orders import MarketInfo
@@ -23,15 +22,6 @@ from execution.venue.session import SessionRegistry
 
 if TYPE_CHECKING:
     from execution.venue.polymarket import PolymarketGateway
-
-
-class CredentialsMismatch(VenueError):
-    """The payload was signed for another API key (``owner``) than the credentials given; not sent.
-
-    Custody changed after signing: the order cannot be sent with these credentials. Expire it.
-    """
-
-    reason = "credentials_mismatch"
 
 
 class VenueGateway(Protocol):

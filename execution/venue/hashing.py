@@ -3,7 +3,7 @@
 Computed by us, with eth_abi and keccak, from the order exactly as it is sent in the POST body,
 so the hash we persist before sending is provably the hash of the bytes we send (and of the
 bytes we may re-send later). For deposit-wallet orders (type 3) it is still the digest of the
-plain Order, not of the ERC-7739 wrapper the owner signs (reference polymarket-client.md §3).
+plain Order, not of the ERC-7739 wrapper the owner signs.
 Tests assert it equals the SDK's typed-data digest.
 """
 

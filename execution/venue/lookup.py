@@ -6,8 +6,8 @@ unreadable body): only "not found" may count towards re-sending the same signed 
 
 Trade statuses arrive with or without the ``TRADE_STATUS_`` prefix (REST vs stream) and order
 statuses with or without ``ORDER_STATUS_``; both are normalised to the bare upper-case form.
-``size_matched`` is passed through as the venue's decimal string (shares); reference
-reliability.md §1.6 notes older docs described 6-decimal fixed point, so the simulator and the
+``size_matched`` is passed through as the venue's decimal string (shares); older
+venue docs described 6-decimal fixed point, so the simulator and the
 recorded fixtures are the arbiter.
 """
 
@@ -150,7 +150,7 @@ class VenueTrade:
 
     def taker_fee_for_order(self, order_hash: str, *, fees: FeeSchedule) -> Decimal:
         """pUSD fee this trade charged ``order_hash``: only a taker pays, per maker fill at its
-        price, on the market's V2 fee curve (reference §4.8: the trade's legacy ``fee_rate_bps``
+        price, on the market's V2 fee curve (the trade's legacy ``fee_rate_bps``
         is not the V2 rate)."""
         if self.taker_order_id.lower() != order_hash.lower():
             return Decimal(0)

@@ -16,7 +16,7 @@ MARKETABLE_TYPES: frozenset[str] = frozenset({"FAK", "FOK"})
 
 @dataclass(frozen=True, kw_only=True)
 class FeeSchedule:
-    """Taker fee curve of a market: fee = shares * rate * (p * (1 - p)) ** exponent (reference §4.8)."""
+    """Taker fee curve of a market: fee = shares * rate * (p * (1 - p)) ** exponent."""
 
     rate: Decimal = Decimal(0)
     exponent: Decimal = Decimal(1)
@@ -24,7 +24,7 @@ class FeeSchedule:
 
     def taker_fee(self, *, shares: Decimal, price: Decimal) -> Decimal:
         """pUSD charged to the taker for ``shares`` matched at ``price``, floored to 5 decimals as
-        the chain shows it (reference §4.8)."""
+        the chain shows it."""
         if self.rate == 0 or shares == 0:
             return Decimal(0)
         fee = shares * self.rate * (price * (1 - price)) ** self.exponent

@@ -4,7 +4,7 @@ Pure function, no keys and no POST; the "paper" custody mode uses it with a cach
 It walks the opposite side best level first and stops at the order's worst price:
 a BUY spends at most ``amount`` pUSD on asks priced <= ``max_price``; a SELL sells at most
 ``shares`` into bids priced >= ``min_price``. FOK fills all or nothing; FAK fills what it can.
-Fees follow reference §4.8: per level ``shares * rate * (p * (1 - p)) ** exponent``, floored
+Fees follow the venue's curve: per level ``shares * rate * (p * (1 - p)) ** exponent``, floored
 to 5 decimals; a BUY pays it on top of the notional, a SELL receives the notional minus it.
 Shares and pUSD are floored to 6 decimals (the venue's base units).
 """

@@ -23,8 +23,15 @@ from execution.venue.cache import SingleFlightCache
 from execution.venue.canary import VersionCanary, VersionCheck, record_venue_health
 from execution.venue.classify import Classification, RawBody, classify_post_response
 from execution.venue.environment import VenueSettings
-from execution.venue.errors import AnswerLost, NotSent, UnexpectedAnswer, VenueError, VenueRefused, VenueUnavailable
-from execution.venue.gateway import CredentialsMismatch
+from execution.venue.errors import (
+    AnswerLost,
+    CredentialsMismatch,
+    NotSent,
+    UnexpectedAnswer,
+    VenueError,
+    VenueRefused,
+    VenueUnavailable,
+)
 from execution.venue.lookup import (
     BalanceAllowance,
     OrderLookup,
@@ -40,6 +47,7 @@ from execution.venue.payload import SignedOrderPayload
 from execution.venue.pool import ConnectionPool, shared_pool
 from execution.venue.session import REGISTRY_PATH, SessionRegistry, parse_session_registry
 from execution.venue.transport import HttpAnswer, send, shared_client
+from polyhunter.log_redaction import short_hash
 
 logger = logging.getLogger(__name__)
 
@@ -112,7 +120,7 @@ class PolymarketGateway:
         # Every order is on its CopyTrade row, and the pipeline logs each fault with its copy's id.
         logger.debug(
             "order %s POST: %s/%s (http %s)",
-            payload.order_hash,
+            short_hash(payload.order_hash),
             verdict.kind,
             verdict.reason,
             verdict.http_status,
@@ -220,7 +228,7 @@ class PolymarketGateway:
         try:
             body = self._read(f"/markets/{condition_id}")
         except VenueError as exc:
-            logger.warning("accepting_orders of %s unknown: %s", condition_id, exc.detail)
+            logger.warning("accepting_orders of %s unknown: %s", short_hash(condition_id), exc.detail)
             return None
         value = body.get("accepting_orders") if isinstance(body, dict) else None
         return value if isinstance(value, bool) else None

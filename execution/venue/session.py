@@ -1,4 +1,4 @@
-"""Deposit-wallet session keys (reference polymarket.md §4.3): derivation, signing, the registry read.
+"""Deposit-wallet session keys (docs/custody.md): derivation, signing, the registry read.
 
 A follower's deposit wallet (signature type 3, POLY_1271, an ERC-1271 smart wallet) is a
 CREATE2 address of its owner EOA; the owner may authorise another EOA, a *session signer*, to
@@ -8,7 +8,7 @@ SDK's ERC-7739 ``TypedDataSign`` wrapper and the result is wrapped once more as
 ``abi.encode(bytes32(session signer), bytes32(0), sig) || 0x6492…`` — all done by
 polymarket-client's own functions (``signing.sign_for_wallet``), never re-derived here.
 
-The SDK's trap (reference polymarket-client.md §9.2): any wallet that is not one of the signer's
+The SDK's trap: any wallet that is not one of the signer's
 CREATE2 wallets is silently treated as a session-key deposit wallet. Here the deposit wallet is
 always checked against the *owner* it was derived from before anything is signed, and the
 session key is given to the SDK only for that wallet.

@@ -110,7 +110,7 @@ def sign_unsigned_order(
 ) -> HexString:
     """The SDK's signature for an unsigned order: 65 bytes for types 0-2; for a deposit wallet
     (type 3) the ERC-7739 wrapped signature with the 1271 trailer, and with ``signer_type``
-    "SESSION_KEY" that wrapped again as ``abi.encode(signer, 0, sig) || 0x6492…`` (reference §4.3).
+    "SESSION_KEY" that wrapped again as ``abi.encode(signer, 0, sig) || 0x6492…`` (docs/custody.md).
 
     Types 0-2 sign the EIP-712 digest of the plain Order directly (``order_digest``, or the one
     given): the same 65 bytes as ``sign_typed_data`` over ``build_order_typed_data`` (the test

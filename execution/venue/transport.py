@@ -1,8 +1,7 @@
 """Our own HTTP transport to the venue's reads: one shared keep-alive ``httpx.Client``, explicit
 timeouts. Orders and order lookups use ``pool.py`` (``http.client``, same contract, less CPU).
 
-The point of owning the transport is to tell apart what the SDK folds into one TransportError
-(polymarket-client.md §9.10):
+The point of owning the transport is to tell apart what the SDK folds into one TransportError:
 
 - ``NotSent``: nothing left this process (connection refused, connect timeout, no free pooled
   connection within the pool timeout, unusable URL). An order was *not* placed.

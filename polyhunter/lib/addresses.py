@@ -26,11 +26,3 @@ def normalize_address(value: str) -> str:
     if body != body.lower() and body != body.upper() and not is_checksum_address(text):
         raise InvalidAddress(f"{value!r} has an invalid EIP-55 checksum (a typo?)")
     return text.lower()
-
-
-def is_address(value: str) -> bool:
-    try:
-        normalize_address(value)
-    except InvalidAddress:
-        return False
-    return True

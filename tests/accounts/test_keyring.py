@@ -10,12 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.db import connection
 from django.test import override_settings
 
 from accounts.keyring import DecryptionError, key_id_of, keyring_rotate, open_secret, seal_secret
 from accounts.models import TradingAccount
-from tests.factories import make_account
+from tests.factories import make_account, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -104,6 +105,59 @@ def test_it_rotates_every_row_to_the_current_key_and_is_idempotent() -> None:
             assert open_secret(account=account, field="private_key_ciphertext") == PRIVATE_KEY
     with override_settings(ENCRYPTION_KEYS=[NEW]):
         assert open_secret(account=accounts[0], field="private_key_ciphertext") == PRIVATE_KEY
+
+
+def sealed_before_owner_binding(account: TradingAccount, key: tuple[str, bytes]) -> bytes:
+    """A blob exactly as the keyring wrote them before the owner was bound (format 1, b"PH1")."""
+    kid, material = key[0].encode(), key[1]
+    nonce = os.urandom(12)
+    aad = (
+        b"polyhunter-secret|v1|"
+        + kid
+        + b"|"
+        + f"accounts.tradingaccount:private_key_ciphertext:{account.code}".encode()
+    )
+    return b"PH1" + bytes([len(kid)]) + kid + nonce + AESGCM(material).encrypt(nonce, PRIVATE_KEY, aad)
+
+
+def legacy_account(key: tuple[str, bytes]) -> TradingAccount:
+    account = make_account(mode=TradingAccount.Mode.SPEED)
+    TradingAccount.objects.filter(pk=account.pk).update(
+        private_key_ciphertext=sealed_before_owner_binding(account, key), secrets_key_id=key[0], secrets_format=1
+    )
+    return TradingAccount.objects.get(pk=account.pk)
+
+
+def test_finding_6_rows_sealed_before_the_owner_was_bound_still_open_until_rotated() -> None:
+    with override_settings(ENCRYPTION_KEYS=[NEW]):
+        account = legacy_account(NEW)
+        assert open_secret(account=account, field="private_key_ciphertext") == PRIVATE_KEY
+
+
+def test_finding_6_rotation_binds_the_owner_of_rows_sealed_before_and_a_move_then_fails() -> None:
+    """Issue #18, finding 6: the migration path. Rotation re-seals format-1 rows under the same key."""
+    with override_settings(ENCRYPTION_KEYS=[NEW]):
+        account = legacy_account(NEW)
+        result = keyring_rotate()
+        assert (result.rotated, result.remaining) == (1, 0)
+        account.refresh_from_db()
+        assert (blob(account)[:3], account.secrets_format) == (b"PH2", 2)
+        assert open_secret(account=account, field="private_key_ciphertext") == PRIVATE_KEY
+        assert keyring_rotate().rotated == 0
+        account.user = make_user("thief")
+        with pytest.raises(DecryptionError):
+            open_secret(account=account, field="private_key_ciphertext")
+
+
+def test_a_retired_format_blob_put_back_on_a_resealed_row_is_refused() -> None:
+    with override_settings(ENCRYPTION_KEYS=[NEW]):
+        account = legacy_account(NEW)
+        old_blob = blob(account)
+        keyring_rotate()
+        account.refresh_from_db()
+        account.private_key_ciphertext = old_blob
+        with pytest.raises(DecryptionError, match="retired format"):
+            open_secret(account=account, field="private_key_ciphertext")
 
 
 def env_for(keys: list[tuple[str, bytes]]) -> dict[str, str]:

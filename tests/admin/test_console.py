@@ -5,11 +5,11 @@ import re
 from decimal import Decimal
 
 import pytest
-from django.test import Client
+from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import timezone
 
-from copytrading.models import CopyRelationship, CopyTrade, Deployment
+from copytrading.models import CopyRelationship, CopyTrade, Deployment, WatchedWallet
 from copytrading.pipeline.context import gate_context
 from copytrading.pipeline.execute import copytrades_execute
 from execution.guardrails import GateInputs, evaluate
@@ -17,7 +17,7 @@ from execution.models import TradingSwitch
 from execution.simulator.server import VenueSimulator
 from execution.switches import switch_set, switch_state
 from polyhunter.models import AuditEvent
-from tests.factories import make_copy_trade, shared_deployment
+from tests.factories import make_copy_trade, make_leader, make_relationship, shared_deployment
 from tests.pages.conftest import Owned
 
 pytestmark = pytest.mark.django_db
@@ -51,8 +51,9 @@ def gate_refuses_a_copy() -> bool:
             pause_copies=switch_state(TradingSwitch.Name.PAUSE_COPIES).engaged,
             exits_only=switch_state(TradingSwitch.Name.EXITS_ONLY).engaged,
             leader_paused=False,
-            follow_paused=False,
             account_paused=False,
+            follow_held=False,
+            follow_paused=False,
             notional_usdc=Decimal(1),
             max_order_usdc=Decimal(100),
             market_exposure_usdc=Decimal(0),
@@ -182,3 +183,20 @@ def test_for_every_combination_of_switches_the_console_and_the_gate_read_the_sam
     page = console(staff_client)
     shown = {name for name in SWITCHES if shown_state(page, name) == "on"}
     assert shown == set(gate_context().switches) == engaged - {None}
+
+
+@override_settings(DETECT_POLL_SECONDS=Decimal(2))
+def test_finding_2_the_console_shows_the_data_api_polling_budget_in_use(staff_client: Client) -> None:
+    """Issue #18, finding 2. Failed before the fix: staff could not see the shared budget."""
+    now = timezone.now()
+    for n in range(40):
+        leader = make_leader()
+        make_relationship(leader=leader)
+        if n < 12:
+            WatchedWallet.objects.filter(id=leader.id).update(data_api_polled_at=now)
+    make_relationship(status=CopyRelationship.Status.STOPPED)  # its leader is not polled
+    budget = " ".join(re.sub(r"<[^>]+>", " ", console(staff_client).split('id="polling-budget"')[1]).split())
+    assert "40 leaders with a live follow" in budget
+    assert "200 requests per 10 s wanted of 180 (111 %)" in budget
+    assert "each leader is polled about every 2.2 s instead of 2 s" in budget
+    assert "12 polls in the last 10 s" in budget

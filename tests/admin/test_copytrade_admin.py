@@ -12,13 +12,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from copytrading.models import CopyTrade, Deployment
-from execution.custody import custody_set_speed
-from execution.simulator.server import VenueSimulator
-from execution.venue.auth import ApiCredentials
 from polyhunter.admin import BoundedCountPaginator
 from polyhunter.models import AuditEvent
 from tests.factories import make_copy_trade
-from tests.pages.conftest import FAKE_KEY, FAKE_SIGNER, Owned
+from tests.pages.conftest import Owned
 
 pytestmark = pytest.mark.django_db
 CHANGELIST = reverse("admin:copytrading_copytrade_changelist")
@@ -120,22 +117,6 @@ def test_staff_who_may_only_view_are_not_offered_the_actions(viewer_client: Clie
     assert 'value="reconcile_now"' not in page
     viewer_client.post(reverse("admin:copytrade_expire", args=[mix["stuck"].pk]), {"reason": "x"})
     assert CopyTrade.objects.get(pk=mix["stuck"].pk).status == CopyTrade.Status.PENDING
-
-
-@pytest.fixture
-def speed_unknown(owned: Owned, simulator: VenueSimulator) -> CopyTrade:
-    """A speed account with the venue's own credentials, and an order the venue never received."""
-    issued = simulator.credentials(FAKE_SIGNER)
-    creds = ApiCredentials(key=issued.key, secret=issued.secret, passphrase=issued.passphrase)
-    custody_set_speed(
-        account=owned.account,
-        private_key=FAKE_KEY,
-        funder_address="",
-        signature_type=0,
-        api_credentials=creds,
-        actor="test",
-    )
-    return make_copy_trade(owned.follow, status=CopyTrade.Status.UNKNOWN, order_hash="0x" + "ee" * 32)
 
 
 def test_reconcile_now_asks_the_venue_through_the_reconciler(staff_client: Client, speed_unknown: CopyTrade) -> None:

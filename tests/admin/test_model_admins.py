@@ -57,10 +57,12 @@ def test_pausing_an_account_goes_through_the_audited_service(staff_client: Clien
     assert AuditEvent.objects.filter(action="account.pause", reason="chargeback").exists()
 
 
-def test_stopping_follows_from_the_admin_is_audited(staff_client: Client, owned: Owned) -> None:
+def test_stopping_follows_from_the_admin_is_an_audited_staff_hold(staff_client: Client, owned: Owned) -> None:
     bulk(staff_client, "copytrading_copyrelationship", "stop_selected", [owned.follow.pk], reason="abuse")
     owned.follow.refresh_from_db()
-    assert (owned.follow.status, owned.follow.status_reason) == ("stopped", "abuse")
+    assert (owned.follow.staff_hold, owned.follow.staff_hold_reason) == ("stopped", "abuse")
+    assert (owned.follow.status, owned.follow.effective_status) == ("active", "stopped")
+    assert AuditEvent.objects.get(action="follow.hold_stopped").reason == "abuse"
 
 
 def relationship_form(follow: CopyRelationship, **changes: str) -> dict[str, str]:
@@ -137,13 +139,10 @@ def test_an_account_page_shows_secret_status_and_address_only(staff_client: Clie
     assert "field-api_credentials_ciphertext" not in page
 
 
-def test_guardrail_edits_record_who_changed_them(staff_client: Client) -> None:
-    from execution.models import GuardrailSettings
-
-    row = GuardrailSettings.current()
-    url = reverse("admin:execution_guardrailsettings_change", args=[row.pk])
+def guardrail_form(**changes: str) -> dict[str, str]:
+    """The guardrail settings' admin form at its defaults, with ``changes``."""
     data = {
-        "max_order_usdc": "250",
+        "max_order_usdc": "500",
         "max_daily_usdc_per_account": "5000",
         "max_market_position_usdc": "2000",
         "signer_orders_per_second": "10",
@@ -151,8 +150,17 @@ def test_guardrail_edits_record_who_changed_them(staff_client: Client) -> None:
         "breaker_min_orders": "20",
         "breaker_unknown_ratio": "0.5",
         "max_leader_trade_age_seconds": "120",
+        "max_follows_per_user": "20",
     }
-    assert staff_client.post(url, data).status_code == 302
+    return data | changes
+
+
+def test_guardrail_edits_record_who_changed_them(staff_client: Client) -> None:
+    from execution.models import GuardrailSettings
+
+    row = GuardrailSettings.current()
+    url = reverse("admin:execution_guardrailsettings_change", args=[row.pk])
+    assert staff_client.post(url, guardrail_form(max_order_usdc="250")).status_code == 302
     row.refresh_from_db()
     assert row.max_order_usdc == Decimal(250)
     assert row.updated_by is not None

@@ -10,8 +10,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from copytrading.models import CopyRelationship, CopyTrade, Position
+from copytrading.pipeline.context import gate_context, gate_inputs
+from copytrading.reasons import Reason
+from copytrading.summaries import follow_state
+from execution.guardrails import evaluate
 from execution.models import GuardrailSettings, TradingSwitch
-from execution.switches import switch_set
+from execution.switches import switch_set, switch_states
 from tests.factories import TOKEN_NO, TOKEN_YES, make_copy_trade, make_leader_trade
 from tests.pages.conftest import Owned
 
@@ -180,3 +184,34 @@ def test_a_user_without_an_account_is_invited_to_set_up_custody(client: Client) 
 def test_a_stopped_follow_reads_stopped(owner_client: Client, owned: Owned) -> None:
     CopyRelationship.objects.filter(pk=owned.follow.pk).update(status="stopped")
     assert "you stopped this follow" in page(owner_client)
+
+
+@pytest.mark.parametrize(
+    "pause",
+    [
+        {"leader": True},
+        {"account": True},
+        {"follow_status": CopyRelationship.Status.PAUSED},
+        {"staff_hold": CopyRelationship.StaffHold.PAUSED},
+    ],
+)
+def test_finding_7_the_page_names_the_first_stop_in_the_gates_own_order(
+    owner_client: Client, owned: Owned, pause: dict[str, object]
+) -> None:
+    """Issue #18, finding 7 (gate order written twice). Failed before the fix: under "exits only"
+    the pages named exits-only first while the gate names the pause first."""
+    switch_set(name=TradingSwitch.Name.EXITS_ONLY, engaged=True, actor="test", reason="drill")
+    owned.follow.leader.paused = bool(pause.get("leader"))
+    owned.follow.leader.save()
+    owned.account.paused = bool(pause.get("account"))
+    owned.account.save()
+    owned.follow.status = str(pause.get("follow_status", CopyRelationship.Status.ACTIVE))
+    owned.follow.staff_hold = str(pause.get("staff_hold", CopyRelationship.StaffHold.NONE))
+    owned.follow.save()
+    row = make_copy_trade(owned.follow, status=CopyTrade.Status.PENDING)
+    row = CopyTrade.objects.select_related("relationship", "account", "leader_trade__leader").get(pk=row.pk)
+    verdict = evaluate(gate_inputs(row=row, context=gate_context(), notional=Decimal(1), exposure=None))
+    follow = CopyRelationship.objects.select_related("leader", "account").get(pk=owned.follow.pk)
+    shown = follow_state(relationship=follow, switches=switch_states())
+    assert shown.why == Reason(verdict.reason).label
+    assert shown.why in page(owner_client)

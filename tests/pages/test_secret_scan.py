@@ -1,29 +1,39 @@
-"""Secrets go in and never come back out: not on any follower page, not anywhere in the admin.
+"""Secrets go in and never come back out: not on any follower page, not anywhere in the admin,
+not in the logs (tracebacks included), not in a stored error, not in ``check_config``.
 
 Known fake secrets are entered through every custody form (successfully, and once more with an
-error so the form is re-rendered), a speed copy is reconciled against the venue with them, and
-then every page is fetched: the follower pages, the staff console, and for every registered
-admin model its changelist, add form, and the change, history and delete pages of every row.
-No response may hold any secret, in any of its textual forms.
+error so the form is re-rendered), a speed copy is reconciled against the venue with them, a
+chain scan fails against an RPC URL carrying them, and then every page is fetched: the follower
+pages, the staff console, and for every registered admin model its changelist, add form, and
+the change, history and delete pages of every row. No response, log line or stored error text
+may hold any secret, in any of its textual forms (issue #18, finding 5 extended the scan).
 """
 
 from __future__ import annotations
 
 import base64
+import io
+import logging
+import socket
+from collections.abc import Iterator
 
 import pytest
+from django.conf import settings
 from django.contrib import admin
 from django.db import models
-from django.test import Client
+from django.test import Client, override_settings
 from django.urls import NoReverseMatch, reverse
 
 from accounts.models import TradingAccount, User
-from copytrading.models import CopyTrade
+from copytrading.detection.service import detection_scan
+from copytrading.models import CopyTrade, DetectorState
 from copytrading.pipeline.reconcile import copytrades_reconcile
 from execution.models import GuardrailSettings, TradingSwitch, VenueHealth
 from execution.simulator.server import VenueSimulator
+from polyhunter import config
 from polyhunter.audit import audit_record
 from tests.factories import make_account, make_copy_trade, make_relationship
+from tests.outputs import check_config_output, production_handler, stored_error_texts
 from tests.pages.conftest import FAKE_API_KEY, FAKE_API_SECRET, FAKE_KEY, FAKE_PASSPHRASE, speed_form
 
 pytestmark = pytest.mark.django_db
@@ -86,7 +96,31 @@ def victim(simulator: VenueSimulator) -> tuple[User, TradingAccount]:
 
 
 @pytest.fixture
-def every_kind_of_row(victim: tuple[User, TradingAccount]) -> TradingAccount:
+def production_log() -> Iterator[io.StringIO]:
+    """Everything logged during the test, at DEBUG, as the production handler writes it."""
+    stream = io.StringIO()
+    handler = production_handler(stream)
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    yield stream
+    root.removeHandler(handler)
+    root.setLevel(level)
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+# An RPC provider URL as operators paste it, carrying credentials (here: the fake secrets).
+LEAKY_RPC_URL = f"http://rpc:{FAKE_PASSPHRASE}@127.0.0.1:{{port}}/v2/{FAKE_API_KEY}?apikey={FAKE_API_SECRET}"
+
+
+@pytest.fixture
+def every_kind_of_row(victim: tuple[User, TradingAccount], production_log: io.StringIO) -> TradingAccount:
     _, account = victim
     follow = make_relationship(account)
     # What a signed order stores: the body POSTed to the venue names its owner (the API key).
@@ -106,6 +140,14 @@ def every_kind_of_row(victim: tuple[User, TradingAccount]) -> TradingAccount:
     VenueHealth.objects.create(id=VenueHealth.SINGLETON_ID, expected_version=2)
     TradingSwitch.objects.create(name=TradingSwitch.Name.KILL_SWITCH, engaged=False)
     audit_record(actor="test", action="scan")
+    # A chain scan fails against an RPC URL carrying secrets: the library quotes the URL in its
+    # error, which is stored (DetectorState.last_error) and logged with its traceback.
+    with override_settings(POLYGON_RPC_URL=LEAKY_RPC_URL.format(port=closed_port())):
+        try:
+            detection_scan()
+        except Exception:
+            logging.getLogger("copytrading.detection.runner").exception("chain: scan failed")
+    assert DetectorState.objects.filter(name="chain:polygon", errors=1).exists()
     return account
 
 
@@ -171,6 +213,48 @@ def test_no_page_shows_a_secret_in_any_form(every_kind_of_row: TradingAccount) -
     pages = assert_clean(owner, follower_urls(every_kind_of_row.user), forms)
     pages += assert_clean(staff, admin_urls(), forms)
     assert pages > 60  # the scan really covered the site
+
+
+def check_config_with_fake_secrets() -> str:
+    """check_config run on a configuration whose secrets are the fake ones."""
+    loaded = config.load(
+        {
+            "SECRET_KEY": FAKE_PASSPHRASE * 2,
+            "EMAIL_URL": f"smtp+tls://mailer:{FAKE_PASSPHRASE}@smtp.example.com:587",
+            "POLYGON_RPC_URL": f"https://polygon.example/v2/{FAKE_API_KEY}?key={FAKE_API_SECRET}",
+            "POLYGON_WS_URL": f"wss://polygon.example/v2/{FAKE_API_KEY}",
+            "DATABASE_URL": f"postgres://app:{FAKE_PASSPHRASE}@127.0.0.1:5432/polyhunter",
+            "REDIS_URL": f"redis://:{FAKE_PASSPHRASE}@127.0.0.1:6379/1",
+            "ENCRYPTION_KEYS": f"k1:{base64.b64encode(bytes.fromhex(FAKE_KEY[2:])).decode()}",
+        }
+    )
+    with override_settings(CONFIG=loaded):
+        return check_config_output()
+
+
+def assert_texts_clean(texts: list[tuple[str, str]], forms: tuple[set[str], set[str]]) -> None:
+    insensitive, sensitive = forms
+    for source, text in texts:
+        for needle in insensitive:
+            assert needle.lower() not in text.lower(), f"{source} holds a secret form {needle[:6]}…"
+        for needle in sensitive:
+            assert needle not in text, f"{source} holds a secret form {needle[:6]}…"
+
+
+def test_no_secret_in_the_logs_their_tracebacks_the_stored_errors_or_check_config(
+    every_kind_of_row: TradingAccount, production_log: io.StringIO
+) -> None:
+    insensitive, sensitive = needles()
+    blob_i, blob_s = ciphertext_forms(every_kind_of_row)
+    keyring = {base64.b64encode(material).decode() for _, material in settings.ENCRYPTION_KEYS}
+    forms = (insensitive | blob_i, sensitive | blob_s | keyring)
+    log = production_log.getvalue()
+    assert "Traceback (most recent call last)" in log  # the scan really read a traceback
+    errors = stored_error_texts()
+    assert any("ConnectionError" in text for _, text in errors)  # and a stored library error
+    shown = check_config_with_fake_secrets()
+    assert "POLYGON_RPC_URL" in shown
+    assert_texts_clean([("log", log), ("check_config", shown), *errors], forms)
 
 
 def test_the_scan_fails_when_a_page_does_show_a_secret(db: None) -> None:

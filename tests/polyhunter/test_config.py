@@ -97,8 +97,36 @@ def test_it_requires_a_deployment_id_for_a_dedicated_worker() -> None:
 
 
 def test_it_requires_encryption_keys_outside_the_embedded_database() -> None:
-    assert problems_for({"DATABASE_URL": "postgres://u@127.0.0.1:5432/db"}) == [
+    assert problems_for({"DATABASE_URL": "postgres://u@127.0.0.1:5432/db", "SECRET_KEY": "k" * 60}) == [
         "ENCRYPTION_KEYS: required when DATABASE_URL is not the embedded SQLite database"
+    ]
+
+
+def test_finding_4_production_refuses_the_public_default_secret_key() -> None:
+    """Issue #18, finding 4. Failed before the fix: PostgreSQL started on the public default."""
+    production = {"DATABASE_URL": "postgres://u@127.0.0.1:5432/db", "ENCRYPTION_KEYS": f"k1:{KEY}"}
+    assert problems_for(production) == [
+        "SECRET_KEY: the public default is refused when DATABASE_URL is not the embedded SQLite "
+        "database; set a random value of 50+ characters"
+    ]
+    assert config.load({**production, "SECRET_KEY": "k" * 60})["SECRET_KEY"] == "k" * 60
+    assert config.load({})["SECRET_KEY"] == config.SECRET_KEY_DEFAULT  # the embedded default keeps it
+
+
+def test_finding_4_the_process_refuses_to_start_on_the_public_default() -> None:
+    result = run_manage(
+        "check_config",
+        "--offline",
+        env={"DATABASE_URL": "postgres://u@127.0.0.1:5432/db", "ENCRYPTION_KEYS": f"k1:{KEY}"},
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY: the public default is refused" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_it_refuses_a_proxy_without_a_trusted_proxy_count() -> None:
+    assert problems_for({"BEHIND_TLS_PROXY": "true", "TRUSTED_PROXY_COUNT": "0"}) == [
+        "TRUSTED_PROXY_COUNT: must be at least 1 with BEHIND_TLS_PROXY=true"
     ]
 
 
@@ -138,7 +166,7 @@ def run_manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[s
         k: v
         for k, v in os.environ.items()
         if not k.startswith(tuple(config.NAMESPACES))
-        and k not in {"DATABASE_URL", "REDIS_URL", "ENCRYPTION_KEYS", "DJANGO_SETTINGS_MODULE"}
+        and k not in {"DATABASE_URL", "REDIS_URL", "ENCRYPTION_KEYS", "SECRET_KEY", "DJANGO_SETTINGS_MODULE"}
     }
     return subprocess.run(
         [sys.executable, "manage.py", *args],
@@ -156,6 +184,25 @@ def test_check_config_exits_non_zero_and_names_encryption_keys_for_encryption_ke
     assert result.returncode != 0
     assert "found ENCRYPTION_KEY, expected ENCRYPTION_KEYS" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_finding_5_check_config_prints_no_mail_password_and_no_rpc_key() -> None:
+    """Issue #18, finding 5. Failed before the fix: EMAIL_URL and POLYGON_RPC_URL printed in clear."""
+    key = "AlchemyKeyAbc123DEF456ghi789JKL0"
+    result = run_manage(
+        "check_config",
+        "--offline",
+        env={
+            "EMAIL_URL": "smtp+tls://mailer:Mailpw-s3cret@smtp.example.com:587",
+            "POLYGON_RPC_URL": f"https://polygon-mainnet.g.alchemy.com/v2/{key}",
+            "POLYGON_WS_URL": f"wss://polygon-mainnet.g.alchemy.com/v2/{key}",
+        },
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Mailpw-s3cret" not in result.stdout
+    assert key not in result.stdout
+    assert "smtp+tls://mailer:***@smtp.example.com:587" in result.stdout
+    assert "https://polygon-mainnet.g.alchemy.com/v2/***" in result.stdout
 
 
 def test_check_config_prints_the_configuration_with_secrets_redacted() -> None:

@@ -19,7 +19,7 @@ from copytrading.detection.service import detection_poll
 from copytrading.models import DetectorState, LeaderTrade, WatchedWallet
 from execution.simulator import VenueSimulator
 from tests.copytrading.detection.helpers import fanned_out_ids
-from tests.factories import TOKEN_NO, TOKEN_YES, make_leader, random_address, random_tx_hash
+from tests.factories import TOKEN_NO, TOKEN_YES, make_leader, make_relationship, random_address, random_tx_hash
 
 pytestmark = pytest.mark.django_db
 Capture = Callable[..., Any]
@@ -204,6 +204,7 @@ def test_the_poll_actor_records_through_a_real_worker(sim: VenueSimulator, broke
 def test_run_detectors_once_polls_every_due_leader_once(sim: VenueSimulator) -> None:
     leaders = [make_leader() for _ in range(3)]
     for leader in leaders:
+        make_relationship(leader=leader)  # only leaders somebody copies are polled
         WatchedWallet.objects.filter(id=leader.id).update(data_api_cursor_ts=1)
         inject(sim, leader.address)
     out = StringIO()

@@ -22,7 +22,7 @@ from copytrading.detection.runner import RUNNER_DETECTOR, DetectorRunner
 from copytrading.detection.service import detection_tick
 from copytrading.models import ChainCursor, DetectorState, LeaderTrade, WatchedWallet
 from tests.copytrading.detection.evm import Evm, V2Fill
-from tests.factories import TOKEN_YES, make_leader
+from tests.factories import TOKEN_YES, make_leader, make_relationship
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -46,6 +46,8 @@ def test_one_tick_scans_the_chain_and_shows_its_heartbeat_and_cursor_to_staff(ev
 @pytest.mark.django_db
 def test_the_tick_enqueues_one_poll_per_due_leader_and_one_chain_scan() -> None:
     due, recent, leased = make_leader(), make_leader(), make_leader()
+    for leader in (due, recent, leased):
+        make_relationship(leader=leader)
     now = timezone.now()
     WatchedWallet.objects.filter(id=recent.id).update(data_api_polled_at=now)
     WatchedWallet.objects.filter(id=leased.id).update(poll_lease_until=now + timedelta(seconds=20))

@@ -1,4 +1,4 @@
-"""The reliability suite (issue 5, item 6): reference/reliability.md §6.3 scenarios against the
+"""The reliability suite (issue 5, item 6): the failure scenarios (docs/pipeline.md) against the
 simulated venue over HTTP, each ending with the I1-I5 check of ``invariants.py``.
 
 Scenario -> where:

@@ -3,6 +3,7 @@ for the secret scan, real worker processes, and the I1-I5 check every scenario m
 
 from __future__ import annotations
 
+import io
 import logging
 from collections.abc import Callable, Generator, Iterator
 
@@ -18,6 +19,7 @@ from tests.copytrading.reliability.harness import Evidence, MessageRecorder, Ven
 from tests.copytrading.reliability.invariants import Caps, Tracker, check_invariants
 from tests.copytrading.reliability.venue_proxy import VenueProxy
 from tests.factories import shared_deployment
+from tests.outputs import production_handler
 
 # Everything that may log on the order path, at DEBUG: the I5 scan reads what they say.
 LOGGERS = ["", "copytrading", "execution", "accounts", "polyhunter", "dramatiq", "httpx", "httpcore", "django"]
@@ -59,7 +61,12 @@ def evidence(caplog: pytest.LogCaptureFixture, broker: dramatiq.Broker) -> Itera
         caplog.set_level(logging.DEBUG, logger=name)
     recorder = MessageRecorder()
     broker.add_middleware(recorder)
-    yield Evidence(log_text=lambda: caplog.text, recorder=recorder, broker=broker)
+    # And what the production handler writes, tracebacks rendered as production renders them.
+    output = io.StringIO()
+    handler = production_handler(output)
+    logging.getLogger().addHandler(handler)
+    yield Evidence(log_text=lambda: caplog.text, recorder=recorder, broker=broker, handler_text=output.getvalue)
+    logging.getLogger().removeHandler(handler)
     broker.middleware.remove(recorder)
 
 

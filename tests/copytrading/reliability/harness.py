@@ -91,11 +91,14 @@ class MessageRecorder(dramatiq.Middleware):
 
 @dataclass
 class Evidence:
-    """Everything the I5 scan reads besides the admin pages: logs, process output, messages."""
+    """Everything the I5 scan reads besides the admin pages, the stored errors and check_config:
+    logs (as captured, and as the production handler writes them, tracebacks included), process
+    output, messages."""
 
     log_text: Callable[[], str]
     recorder: MessageRecorder
     broker: dramatiq.Broker
+    handler_text: Callable[[], str] = str  # the production handler's output (no handler: "")
     outputs: list[tuple[str, str]] = field(default_factory=list)
     processes: list[WorkerProcess] = field(default_factory=list)
 

@@ -1,4 +1,4 @@
-"""I1-I5 (ARCHITECTURE.md §4, reliability.md §6.2), checked at the end of every scenario.
+"""I1-I5 (docs/architecture.md §4), checked at the end of every scenario.
 
 The venue is the judge wherever it can be: what the recording proxy saw POSTed, what the
 simulator holds (orders and trades) — not only what our rows say about themselves.
@@ -15,13 +15,17 @@ simulator holds (orders and trades) — not only what our rows say about themsel
   filter (the filter class and the changelist page), and every non-terminal row is somebody's
   job (a due check, or a lease).
 - I4: every simulator order and trade of a managed wallet maps to a CopyTrade.
-- I5: no private key or session key (hex, with or without 0x, any case), API secret or passphrase in the logs
-  (caplog at DEBUG), the worker processes' output, the task messages, or the admin pages of the
-  rows involved.
+- I5: no private key or session key (hex, with or without 0x, any case), API secret or
+  passphrase, and none of the deployment's own secrets (SECRET_KEY, ENCRYPTION_KEYS), in the logs
+  (caplog at DEBUG, and the production handler's output with its tracebacks), the worker
+  processes' output, the task messages, the stored error fields (detector errors, copy-trade
+  details, venue health, audit events), ``check_config``'s output, or the admin pages of the rows
+  involved.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from collections import defaultdict
@@ -29,6 +33,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib import admin
 from django.test import Client, RequestFactory
 from django.urls import reverse
@@ -43,6 +48,7 @@ from execution.venue.auth import open_api_credentials
 from execution.venue.errors import CorruptPayload
 from execution.venue.payload import SignedOrderPayload
 from tests.copytrading.reliability.harness import Evidence, Venue
+from tests.outputs import check_config_output, stored_error_texts
 
 ZERO = Decimal(0)
 TOLERANCE = Decimal("0.000001")
@@ -250,6 +256,10 @@ def _secret_patterns() -> list[tuple[str, re.Pattern[str]]]:
             creds = open_api_credentials(account=account)
             patterns.append((f"API secret of {account.code}", re.compile(re.escape(creds.secret), re.IGNORECASE)))
             patterns.append((f"passphrase of {account.code}", re.compile(re.escape(creds.passphrase), re.IGNORECASE)))
+    patterns.append(("SECRET_KEY", re.compile(re.escape(settings.SECRET_KEY))))
+    for key_id, material in settings.ENCRYPTION_KEYS:
+        encoded = base64.b64encode(material).decode()
+        patterns.append((f"encryption key {key_id}", re.compile(f"{re.escape(encoded)}|{material.hex()}", re.I)))
     return patterns
 
 
@@ -287,6 +297,9 @@ def staff_client() -> Client:
 def i5_no_secret_anywhere(rows: list[CopyTrade], evidence: Evidence, client: Client | None) -> None:
     patterns = _secret_patterns()
     haystacks: list[tuple[str, str]] = [("logs", evidence.log_text())]
+    haystacks.append(("the production log handler's output", evidence.handler_text()))
+    haystacks += stored_error_texts()
+    haystacks.append(("check_config", check_config_output()))
     haystacks += evidence.outputs
     haystacks += [("task message", body) for body in evidence.message_bodies()]
     haystacks += _admin_pages(rows, client or staff_client())

@@ -1,4 +1,4 @@
-"""Scenarios about bad inputs (reliability.md §6.3): stale signals, a price that ran away, fat fingers.
+"""Scenarios about bad inputs (docs/pipeline.md, reliability suite): stale signals, a price that ran away, fat fingers.
 Each must end before anything is signed or, when it is signed, within every cap."""
 
 from __future__ import annotations

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
 from django.utils import timezone
 
-from copytrading.models import CopyTrade, Deployment
+from copytrading.models import CopyTrade, Deployment, DetectorState
 from copytrading.tasks import record_heartbeat
 from execution.venue.auth import open_api_credentials
 from execution.venue.gateway import default_gateway
@@ -89,12 +91,31 @@ def test_the_checker_catches_a_venue_order_of_a_managed_wallet_that_maps_to_no_c
     tracker.checked = True
 
 
-def test_the_checker_catches_a_secret_in_the_logs(
-    venue: Venue, evidence: Evidence, tracker: Tracker, filled: CopyTrade
+def _logged(secret: str) -> None:
+    # Glued to other letters, so the log redaction cannot tell it is a 64-hex secret: the scan must.
+    logging.getLogger("copytrading").debug("oops id%sz", secret.upper())
+
+
+def _in_a_traceback(secret: str) -> None:
+    try:
+        raise RuntimeError(f"library said: id{secret}z")
+    except RuntimeError:
+        logging.getLogger("copytrading").exception("something failed")
+
+
+def _stored(secret: str) -> None:
+    DetectorState.objects.create(name="data_api", last_error=f"leader 1: id{secret}z")
+
+
+@pytest.mark.parametrize(
+    ("leak", "where"),
+    [(_logged, "logs"), (_in_a_traceback, "logs"), (_stored, "DetectorState data_api")],
+)
+def test_the_checker_catches_a_secret_in_the_logs_a_traceback_or_a_stored_error(
+    venue: Venue, evidence: Evidence, tracker: Tracker, filled: CopyTrade, leak: Callable[[str], None], where: str
 ) -> None:
-    passphrase = open_api_credentials(account=filled.account).passphrase
-    logging.getLogger("copytrading").debug("oops %s", passphrase.upper())
-    fails(venue, evidence, "I5: the passphrase of .* appears in logs")
+    leak(open_api_credentials(account=filled.account).passphrase)
+    fails(venue, evidence, f"I5: the passphrase of .* appears in {re.escape(where)}")
     tracker.checked = True
 
 

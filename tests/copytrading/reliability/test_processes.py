@@ -1,4 +1,4 @@
-"""Scenarios about processes (reliability.md §6.3): real worker processes killed, stopped and cut off
+"""Scenarios about processes (docs/pipeline.md, reliability suite): real worker processes killed, stopped and cut off
 from their database at known points, against the simulated venue over HTTP."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Scenarios about the venue's answers (reliability.md §6.3): lost, late, refused, throttled, halted,
+"""Scenarios about the venue's answers (docs/pipeline.md, reliability suite): lost, late, refused, throttled, halted,
 partial, resolved. The simulator injects the faults; the recording proxy stands in where the
 simulator has no knob (a request that never arrives, a lookup that lags, a market resolving)."""
 

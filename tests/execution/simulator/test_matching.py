@@ -135,7 +135,7 @@ def test_it_charges_the_taker_fee_on_top_of_a_buy_and_nothing_to_the_maker(
     venue.set_market(venue.market(YES).condition_id, fee_rate="0.072")
     venue.place(body(order("SELL", "0.80", "10", key=PK1), creds1.key), creds1)
     venue.place(body(order("BUY", "0.80", "10"), creds0.key), creds0)
-    # 10 * 0.072 * 0.8 * 0.2 = 0.1152 (the on-chain worked example of reference §9.3).
+    # 10 * 0.072 * 0.8 * 0.2 = 0.1152 (an on-chain worked example).
     assert venue.balances(ADDR0)["pusd"] == Decimal("1000") - Decimal("8") - Decimal("0.1152")
     assert venue.balances(ADDR1)["pusd"] == Decimal("1008")
     assert [t["fee"] for t in venue.trades()] == [Decimal("0.1152")]

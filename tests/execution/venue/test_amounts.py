@@ -1,4 +1,4 @@
-"""Order amounts per tick size (reference §4.4) and every refusal made before signing."""
+"""Order amounts per tick size and every refusal made before signing."""
 
 from __future__ import annotations
 
@@ -118,7 +118,7 @@ def test_it_refuses_a_protected_buy_whose_rounding_would_break_its_max_price(con
     # (finest grid) could be lifted. The SDK refuses the same order ("Cannot preserve max_price").
     request = OrderRequest.market_buy(token_id=TOKEN_YES, amount=Decimal(1), max_price=Decimal("0.7"))
     assert _refusal(request, tick="0.1") == "max_price_not_preservable"
-    # $25.12 at <= 0.57 on a 0.01 tick signs 0.570001 (reference §9.6): accepted.
+    # $25.12 at <= 0.57 on a 0.01 tick signs 0.570001: accepted.
     fine = OrderRequest.market_buy(token_id=TOKEN_YES, amount=Decimal("25.12"), max_price=Decimal("0.57"))
     amounts = validate_order(request=fine, market=market())
     assert Decimal("0.57") <= amounts.maker_decimal / amounts.taker_decimal < Decimal("0.5701")

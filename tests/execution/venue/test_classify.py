@@ -1,4 +1,4 @@
-"""The one POST /order classifier, table-driven over every exact string of reference §2.5."""
+"""The one POST /order classifier, table-driven over every exact error string of the venue."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ FOK_KILLED = "order couldn't be fully filled. FOK orders are fully filled or kil
 FAK_KILLED = "no orders found to match with FAK order. FAK orders are partially filled or killed if no match is found."
 DUPLICATED = "order is invalid. Duplicated. Same order has already been placed, can't be placed again"
 
-# (http status, error text, kind, reason): every string of reference polymarket.md §2.5, the
-# duplicate of reliability.md §1.6, and the wording the simulated venue uses where none is published.
+# (http status, error text, kind, reason): every published error string, the
+# duplicate-order answer, and the wording the simulated venue uses where none is published.
 ERROR_TABLE = [
     (401, "Unauthorized/Invalid api key", "rejected", "unauthorized"),
     (401, "Invalid L1 Request headers", "rejected", "unauthorized"),

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('copytrading', '0004_archive_tables'),
+        ('copytrading', '0005_staff_holds'),
     ]
 
     operations = [
