@@ -25,6 +25,7 @@ from copytrading.fanout import EXECUTE_ACTOR, FAN_OUT_ACTOR, fanout_leader_trade
 from copytrading.models import Deployment
 from copytrading.observed import scheduler_heartbeat
 from copytrading.pipeline.execute import copytrades_execute
+from copytrading.pipeline.handback import RECOVER_ACTOR
 from copytrading.pipeline.recovery import recover_due, recover_ids
 from copytrading.pipeline.settle import settle_due
 from copytrading.pipeline.sweep import sweep_deployment
@@ -90,7 +91,7 @@ def recover_deployment(deployment_key: str) -> None:
         recover_due(deployment=deployment, more=lambda: _continue(recover_deployment, "reconcile", deployment.key))
 
 
-@dramatiq.actor(queue_name=f"{MY_KEY}.reconcile", time_limit=120_000, **DATABASE_RETRY)
+@dramatiq.actor(actor_name=RECOVER_ACTOR, queue_name=f"{MY_KEY}.reconcile", time_limit=120_000, **DATABASE_RETRY)
 def recover_copy_trades(deployment_key: str, copy_trade_ids: list[int]) -> None:
     """A hand-back: these rows need recovery now (a refusal's backoff or a lost answer's recheck is due)."""
     deployment = deployment_current()

@@ -21,14 +21,14 @@ from polyhunter.broker import send_to_queue
 # past the due time, and due rows are grouped by this granularity into one message.
 SLACK = timedelta(milliseconds=50)
 BUCKET_MS = 250
+# Sent by name: copytrading.tasks declares the actor and imports the pipeline (no import loop).
+RECOVER_ACTOR = "recover_copy_trades"
 
 
 def recovery_hand_back(rows: Sequence[tuple[CopyTrade, datetime]]) -> None:
     """Send each (row, due time) to its deployment's recovery queue, delayed until it is due."""
     if not rows:
         return
-    from copytrading.tasks import recover_copy_trades
-
     keys = dict(Deployment.objects.filter(id__in={row.deployment_id for row, _ in rows}).values_list("id", "key"))
     now = timezone.now()
     groups: dict[tuple[str, int], list[int]] = defaultdict(list)
@@ -37,4 +37,4 @@ def recovery_hand_back(rows: Sequence[tuple[CopyTrade, datetime]]) -> None:
         bucket = -(-delay_ms // BUCKET_MS) * BUCKET_MS  # rounded up: never before the row is due
         groups[(keys[row.deployment_id], bucket)].append(row.id)
     for (key, delay_ms), ids in groups.items():
-        send_to_queue(recover_copy_trades, f"{key}.reconcile", key, sorted(ids), delay_ms=delay_ms)
+        send_to_queue(RECOVER_ACTOR, f"{key}.reconcile", key, sorted(ids), delay_ms=delay_ms)
