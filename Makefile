@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PIP_QUIET := --quiet --disable-pip-version-check
 
-.PHONY: venv test lint typecheck pytest demo bench migrate clean
+.PHONY: venv test lint typecheck pytest debian-packages demo bench migrate clean
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,12 +21,17 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy .
 
-pytest: $(STAMP)
+pytest: $(STAMP) debian-packages
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# Debian packages the tests need (.ci/debian-packages: chromium for the browser tests), installed
+# before anything runs when missing (as root or with sudo), or one line saying what to run.
+debian-packages:
+	@.ci/ensure-debian-packages
 
 # Ruff, mypy (django-stubs), then pytest. Uses DATABASE_URL / REDIS_URL when set (and fails,
 # never skips, when they are set but unreachable); embedded SQLite + in-process broker otherwise.
-test: lint typecheck pytest
+test: debian-packages lint typecheck pytest
 
 migrate: $(STAMP)
 	$(PY) manage.py migrate --no-input
