@@ -11,12 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
+from typing import Protocol
 
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from copytrading.follows import market_list_reason
+from copytrading.follows import MarketLists, market_list_reason
 from copytrading.models import CopyRelationship, CopyTrade, Deployment, LeaderTrade, Position
 from copytrading.reasons import Reason
 from execution.models import GuardrailSettings
@@ -139,25 +140,65 @@ def _skip_reason(*, trade: LeaderTrade, follow: CopyRelationship, held: set[int]
     # A trade seen on chain has no condition id yet: an allow list may name its market by
     # condition id, so only execute can tell (it checks the lists again against the venue's
     # market info, pipeline/quoting.py — which also holds a deny list by condition id).
-    listed = market_list_reason(follow, token_id=trade.token_id, condition_id=trade.condition_id)
-    if listed == Reason.MARKET_NOT_ALLOWED and not trade.condition_id:
+    return copy_skip_reason(
+        settings=follow,
+        side=trade.side,
+        price=trade.price,
+        token_id=trade.token_id,
+        condition_id=trade.condition_id,
+        holds=follow.id in held,
+        leader_paused=trade.leader.paused,
+        follow_paused=follow.status == CopyRelationship.Status.PAUSED,
+        account_paused=follow.account.paused,
+    )
+
+
+class CopySettings(MarketLists, Protocol):
+    """What fan-out reads of a follow's settings (a CopyRelationship, or FollowSettings in a backtest)."""
+
+    @property
+    def price_min(self) -> Decimal | None: ...
+
+    @property
+    def price_max(self) -> Decimal | None: ...
+
+    @property
+    def copy_sells(self) -> bool: ...
+
+
+def copy_skip_reason(
+    *,
+    settings: CopySettings,
+    side: str,
+    price: Decimal,
+    token_id: str,
+    condition_id: str,
+    holds: bool,
+    leader_paused: bool = False,
+    follow_paused: bool = False,
+    account_paused: bool = False,
+) -> str | None:
+    """Why a follow with these settings does not copy this leader trade (fan-out's decisions, the
+    ones that need no market data), or None. "What copying would have made" asks the same."""
+    listed = market_list_reason(settings, token_id=token_id, condition_id=condition_id)
+    if listed == Reason.MARKET_NOT_ALLOWED and not condition_id:
         listed = None
     checks: list[tuple[bool, str | None]] = [
-        (trade.leader.paused, Reason.LEADER_PAUSED),
-        (follow.status == CopyRelationship.Status.PAUSED, Reason.FOLLOW_PAUSED),
-        (follow.account.paused, Reason.ACCOUNT_PAUSED),
+        (leader_paused, Reason.LEADER_PAUSED),
+        (follow_paused, Reason.FOLLOW_PAUSED),
+        (account_paused, Reason.ACCOUNT_PAUSED),
         (listed is not None, listed),
-        (not _price_in_band(trade.price, follow), Reason.PRICE_OUTSIDE_BAND),
-        (trade.side == LeaderTrade.Side.SELL and not follow.copy_sells, Reason.COPY_SELLS_OFF),
-        (trade.side == LeaderTrade.Side.SELL and follow.id not in held, Reason.NOTHING_TO_SELL),
+        (not _price_in_band(price, settings), Reason.PRICE_OUTSIDE_BAND),
+        (side == LeaderTrade.Side.SELL and not settings.copy_sells, Reason.COPY_SELLS_OFF),
+        (side == LeaderTrade.Side.SELL and not holds, Reason.NOTHING_TO_SELL),
     ]
     return next((str(reason) for failed, reason in checks if failed), None)
 
 
-def _price_in_band(price: Decimal, follow: CopyRelationship) -> bool:
-    if follow.price_min is not None and price < follow.price_min:
+def _price_in_band(price: Decimal, settings: CopySettings) -> bool:
+    if settings.price_min is not None and price < settings.price_min:
         return False
-    return not (follow.price_max is not None and price > follow.price_max)
+    return not (settings.price_max is not None and price > settings.price_max)
 
 
 def dispatch_execute(*, deployment_key: str, rows: list[tuple[int, str]]) -> None:
