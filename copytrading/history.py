@@ -7,17 +7,23 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import QuerySet
 
 from accounts.models import User
 from copytrading.models import CopyRelationship, CopyTrade
-from copytrading.summaries import copy_words, user_copies
+from copytrading.summaries import copy_rows, user_copies
+from polyhunter.lib.money import exact_units
 
+# Amounts in the venue's exact unit (6 decimals of pUSD or shares), prices as recorded: an export
+# is for adding up, so nothing in it is rounded for reading.
 CSV_COLUMNS = [
     "created_at",
     "code",
     "leader",
+    "market",
+    "outcome",
     "token_id",
     "side",
     "status",
@@ -29,6 +35,7 @@ CSV_COLUMNS = [
     "shares_filled",
     "usdc_filled",
     "fee_usdc",
+    "cash_usdc",
     "planned_usdc",
 ]
 
@@ -78,26 +85,44 @@ def history_csv(rows: QuerySet[CopyTrade]) -> Iterator[str]:
     """CSV lines of the rows, streamed (a long history is never held in memory at once)."""
     writer = csv.writer(_Echo())
     yield writer.writerow(CSV_COLUMNS)
+    chunk: list[CopyTrade] = []
     for trade in rows.iterator(chunk_size=500):
+        chunk.append(trade)
+        if len(chunk) == 500:
+            yield from _lines(writer, chunk)
+            chunk = []
+    yield from _lines(writer, chunk)
+
+
+def _lines(writer: Any, trades: list[CopyTrade]) -> Iterator[str]:
+    for row in copy_rows(trades):  # one market-name read per chunk
+        trade = row.trade
         yield writer.writerow(
             [
                 trade.created_at.isoformat(),
                 trade.code,
                 trade.relationship.leader.address,
+                row.market.title,
+                row.market.outcome,
                 trade.token_id,
                 trade.side,
                 trade.status,
-                copy_words(trade),
-                trade.reference_price,
-                trade.planned_price if trade.planned_price is not None else "",
-                trade.fill_price if trade.fill_price is not None else "",
+                row.words,
+                _price(trade.reference_price),
+                _price(trade.planned_price),
+                _price(trade.fill_price),
                 _blank(price_difference_percent(trade)),
-                trade.size_matched,
-                trade.fill_usdc,
-                trade.fee_usdc,
-                _blank(trade.planned_usdc),
+                exact_units(trade.size_matched),
+                exact_units(trade.fill_usdc),
+                exact_units(trade.fee_usdc),
+                exact_units(row.cash) if row.cash is not None else "",
+                exact_units(trade.planned_usdc),
             ]
         )
+
+
+def _price(value: Decimal | None) -> str:
+    return "" if value is None else f"{Decimal(value).normalize():f}"
 
 
 def _blank(value: Decimal | None) -> str | Decimal:

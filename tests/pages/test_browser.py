@@ -177,7 +177,7 @@ def test_a_follower_signs_up_sets_paper_custody_follows_and_sees_the_copy_with_i
     shot(page, "03-custody-paper")
 
     page.get_by_role("link", name="Follows", exact=True).click()
-    page.get_by_role("link", name="Follow a leader").click()
+    page.get_by_role("link", name="or follow a wallet by address").click()
     page.fill("#id_leader_address", LEADER)
     page.fill("#id_sizing_value", "5")
     page.fill("#id_daily_cap_usdc", "50")
@@ -192,7 +192,7 @@ def test_a_follower_signs_up_sets_paper_custody_follows_and_sees_the_copy_with_i
     replay(price="0.50")  # the book asks 0.51: within the 3 % slippage, a paper fill
     recent = page.locator("#recent-copies")
     # No reload: the recent-copies table refreshes itself (htmx polling).
-    expect(recent).to_contain_text("confirmed on chain", timeout=PIPELINE_WAIT_MS)
+    expect(recent).to_contain_text("filled (paper)", timeout=PIPELINE_WAIT_MS)
     replay(price="0.30")  # 0.51 is 70 % past the leader's price
     expect(recent).to_contain_text(
         "skipped: the price moved past your slippage limit (price moved 70.0 % past the leader's, your limit is 3.0 %)",
@@ -206,7 +206,7 @@ def test_a_follower_signs_up_sets_paper_custody_follows_and_sees_the_copy_with_i
     shot(page, "06-dashboard")
 
     page.get_by_role("link", name="History", exact=True).click()
-    expect(page.locator("main table")).to_contain_text("0.5100")
+    expect(page.locator("main table")).to_contain_text("0.51")
     shot(page, "07-history")
     with page.expect_download() as download:
         page.get_by_role("link", name="Export CSV").click()
@@ -254,7 +254,7 @@ def test_staff_turn_the_kill_switch_on_the_next_copy_is_blocked_and_says_why_the
 
     replay(price="0.50")
     follower.reload()
-    expect(follower.locator("#recent-copies")).to_contain_text("confirmed on chain", timeout=PIPELINE_WAIT_MS)
+    expect(follower.locator("#recent-copies")).to_contain_text("filled (paper)", timeout=PIPELINE_WAIT_MS)
     expect(follower.locator("#follows")).to_contain_text("copying")
 
 
