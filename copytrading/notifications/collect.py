@@ -97,8 +97,8 @@ def _staff_pauses(since: datetime) -> Iterable[Notification]:
             text = f"Staff {verb} your follow of {follow.leader}{why}."
             yield _note(follow.account.user_id, K.FOLLOW_HELD, f"audit:{event.id}", text, event.created_at)
         elif event.action == "leader.pause":
-            follows = CopyRelationship.objects.filter(
-                leader_id=int(event.target_id), status=CopyRelationship.Status.ACTIVE
+            follows = CopyRelationship.objects.filter(leader_id=int(event.target_id)).exclude(
+                status=CopyRelationship.Status.STOPPED
             )
             for follow in follows.select_related("account", "leader"):
                 text = f"Staff paused copying of {follow.leader} for everyone{why}."
