@@ -206,3 +206,10 @@ def leader_backtest(
     trades = [t for t in (HistoricTrade.from_json(row) for row in reversed(profile.trades)) if t.at >= since]
     facts = market_facts(trades, market_names({t.token_id for t in trades}))
     return backtest_run(trades=trades, settings=settings, limits=GuardrailSettings.current(), facts=facts, now=now)
+
+
+def leader_profiles_refresh_soon() -> int:
+    """Ask the workers to (re)load every track record now (the demo's start); returns how many."""
+    ids = list(WatchedWallet.objects.values_list("id", flat=True))
+    _enqueue_refresh(ids)
+    return len(ids)
