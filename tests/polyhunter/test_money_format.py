@@ -1,4 +1,6 @@
-"""Money on pages reads honestly: a true minus sign, no negative zero, prices to the tick."""
+"""Money on pages reads honestly: a true minus sign, no negative zero, prices to the tick.
+
+Failed before issue #14: pages showed ``$-0.28``, "worse by -0.00 %" and prices to four places."""
 
 from __future__ import annotations
 

@@ -1,6 +1,11 @@
-"""Followers read what happened in plain words; the raw venue and transport detail is for staff."""
+"""Followers read what happened in plain words; the raw venue and transport detail is for staff.
+
+Failed before issue #14: a follower read ``outcome unknown: transport error (lookup: http_500 …)``
+and a paper fill read "confirmed on chain"."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -61,7 +66,7 @@ def test_an_unknown_outcome_reads_as_what_we_do_about_it_not_as_the_transport_er
         ),
     ],
 )  # fmt: skip
-def test_each_outcome_has_plain_words_for_its_follower(fields: dict[str, str], words: str) -> None:
+def test_each_outcome_has_plain_words_for_its_follower(fields: dict[str, Any], words: str) -> None:
     follow = make_relationship(make_account(make_user(), label="Main"))
     if fields["status"] in ("signed",):
         fields = {**fields, "order_hash": "0x" + "7" * 64}
