@@ -239,14 +239,26 @@ class DemoFeed:
         )  # fmt: skip
 
 
+_SUMMARY_WORDS = {
+    CopyTrade.Status.CONFIRMED: "filled",
+    CopyTrade.Status.FILLED: "filled",
+    CopyTrade.Status.SKIPPED: "skipped",
+    CopyTrade.Status.BLOCKED: "blocked by a guardrail",
+    CopyTrade.Status.REJECTED: "not filled",
+    CopyTrade.Status.EXPIRED: "not filled",
+    CopyTrade.Status.CANCELED: "not filled",
+    CopyTrade.Status.FAILED: "not filled",
+}
+
+
 def copies_summary(*, since: float, leader_trades: int) -> str:
-    """'last minute: 5 leader trades, 9 copies: 6 filled, 2 skipped, 1 blocked'."""
+    """'last minute: 5 leader trades, 9 copies: 6 filled, 2 skipped, 1 blocked by a guardrail'."""
     rows = CopyTrade.objects.filter(created_at__gte=datetime.fromtimestamp(since, tz=UTC))
     counts: dict[str, int] = defaultdict(int)
     for status in rows.values_list("status", flat=True):
-        counts[CopyTrade.Status(status).label.split(",")[0].lower()] += 1
+        counts[_SUMMARY_WORDS.get(CopyTrade.Status(status), "in flight")] += 1
     total = sum(counts.values())
-    detail = ", ".join(f"{n} {label}" for label, n in sorted(counts.items(), key=lambda kv: -kv[1]))
+    detail = ", ".join(f"{n} {words}" for words, n in sorted(counts.items(), key=lambda kv: -kv[1]))
     minutes = max(1, round((timezone.now() - datetime.fromtimestamp(since, tz=UTC)) / timedelta(minutes=1)))
     span = "last minute" if minutes == 1 else f"last {minutes} minutes"
     return f"{span}: {leader_trades} leader trades, {total} copies" + (f": {detail}" if detail else "")

@@ -162,3 +162,15 @@ def test_the_backtest_and_the_live_pipeline_decide_generated_trades_with_sells_i
     assert ("SELL", "confirmed", "") in kinds  # mirrored sells were sized and filled
     assert ("SELL", "skipped", "copy_sells_off") in kinds
     assert ("BUY", "blocked", "daily_cap") in kinds
+
+
+@pytest.mark.django_db
+def test_the_minute_summary_counts_copies_in_plain_words() -> None:
+    from copytrading.demo_feed import copies_summary
+    from tests.factories import make_copy_trade
+
+    since = timezone.now().timestamp() - 1
+    make_copy_trade(status="confirmed", venue_status="paper")
+    make_copy_trade(status="confirmed", venue_status="paper")
+    make_copy_trade(status="skipped", reason_code="follow_paused")
+    assert copies_summary(since=since, leader_trades=2) == "last minute: 2 leader trades, 3 copies: 2 filled, 1 skipped"
