@@ -17,7 +17,7 @@ class TradingAccountAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     list_display = ["label", "user", "mode", "signer_address", "signature_type", "key_status", "paused"]
     list_filter = ["mode", "signature_type", "paused"]
-    search_fields = ["label", "user__username", "signer_address", "funder_address"]
+    search_fields = ["label", "user__username", "signer_address", "funder_address", "owner_address"]
     list_select_related = ["user"]
     raw_id_fields = ["user"]
     exclude = ["private_key_ciphertext", "api_credentials_ciphertext"]
@@ -26,6 +26,7 @@ class TradingAccountAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "mode",
         "signer_address",
         "funder_address",
+        "owner_address",
         "signature_type",
         "private_key_status",
         "api_credentials_status",

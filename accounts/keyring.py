@@ -25,11 +25,12 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 
-from accounts.models import TradingAccount
+from accounts.models import SessionKey, TradingAccount
 
 MAGIC = b"PH1"
 NONCE_BYTES = 12
 SECRET_FIELDS = ("private_key_ciphertext", "api_credentials_ciphertext")
+SESSION_KEY_FIELDS = ("key_ciphertext", "api_credentials_ciphertext")
 
 
 class DecryptionError(Exception):
@@ -136,12 +137,41 @@ def open_secret(*, account: TradingAccount, field: str) -> bytes:
     return get_keyring().decrypt(bytes(blob), context=context_for(account, field))
 
 
-def _reseal(account: TradingAccount, field: str, keyring: Keyring) -> bool:
-    blob = getattr(account, field)
+def session_context_for(session_key: SessionKey, field: str) -> str:
+    """Bound to the session key's row and to its account: moved to another account, it fails."""
+    if field not in SESSION_KEY_FIELDS:
+        raise ValueError(f"{field} is not a session key secret field")
+    return f"accounts.sessionkey:{field}:{session_key.code}:{session_key.account.code}"
+
+
+def seal_session_secret(*, session_key: SessionKey, field: str, plaintext: bytes) -> None:
+    """``seal_secret`` for a session key row (its key and its CLOB API credentials)."""
+    keyring = get_keyring()
+    setattr(session_key, field, keyring.encrypt(plaintext, context=session_context_for(session_key, field)))
+    for name in SESSION_KEY_FIELDS:
+        blob = getattr(session_key, name)
+        if name != field and blob is not None and key_id_of(blob) != keyring.current_id:
+            _reseal(session_key, name, keyring)
+    session_key.secrets_key_id = keyring.current_id
+
+
+def open_session_secret(*, session_key: SessionKey, field: str) -> bytes:
+    blob = getattr(session_key, field)
+    if blob is None:
+        raise DecryptionError(f"{field} is not set for session key {session_key.code}")
+    return get_keyring().decrypt(bytes(blob), context=session_context_for(session_key, field))
+
+
+def _context(row: TradingAccount | SessionKey, field: str) -> str:
+    return context_for(row, field) if isinstance(row, TradingAccount) else session_context_for(row, field)
+
+
+def _reseal(row: TradingAccount | SessionKey, field: str, keyring: Keyring) -> bool:
+    blob = getattr(row, field)
     if blob is None or key_id_of(blob) == keyring.current_id:
         return False
-    context = context_for(account, field)
-    setattr(account, field, keyring.encrypt(keyring.decrypt(bytes(blob), context=context), context=context))
+    context = _context(row, field)
+    setattr(row, field, keyring.encrypt(keyring.decrypt(bytes(blob), context=context), context=context))
     return True
 
 
@@ -152,24 +182,31 @@ class RotationResult:
 
 
 def keyring_rotate(*, limit: int | None = None, progress: Callable[[int, int], None] | None = None) -> RotationResult:
-    """Re-encrypt every row still under an older key with the current key.
+    """Re-encrypt every row still under an older key with the current key (accounts, then
+    session keys).
 
     Each row is re-sealed in its own short transaction under a row lock, so the job can be
     killed at any point and rerun: finished rows are skipped, an unfinished row is untouched.
     """
     keyring = get_keyring()
-    pending = TradingAccount.objects.exclude(secrets_key_id__in=["", keyring.current_id])
-    total = pending.count()
-    ids = list(pending.order_by("id").values_list("id", flat=True)[:limit])
+    old = ["", keyring.current_id]
+    tables: list[tuple[type[TradingAccount] | type[SessionKey], tuple[str, ...]]] = [
+        (TradingAccount, SECRET_FIELDS),
+        (SessionKey, SESSION_KEY_FIELDS),
+    ]
+    total = sum(model.objects.exclude(secrets_key_id__in=old).count() for model, _ in tables)
     rotated = 0
-    for done, account_id in enumerate(ids, start=1):
-        with transaction.atomic():
-            account = TradingAccount.objects.select_for_update().get(id=account_id)
-            changed = [name for name in SECRET_FIELDS if _reseal(account, name, keyring)]
-            account.secrets_key_id = keyring.current_id
-            account.save(update_fields=[*changed, "secrets_key_id", "updated_at"])
-        rotated += 1
-        if progress is not None:
-            progress(done, total)
-    remaining = TradingAccount.objects.exclude(secrets_key_id__in=["", keyring.current_id]).count()
+    for model, fields in tables:
+        left = None if limit is None else limit - rotated
+        pending = model.objects.exclude(secrets_key_id__in=old)
+        for row_id in list(pending.order_by("id").values_list("id", flat=True)[:left]):
+            with transaction.atomic():
+                row = model.objects.select_for_update().get(id=row_id)
+                changed = [name for name in fields if _reseal(row, name, keyring)]
+                row.secrets_key_id = keyring.current_id
+                row.save(update_fields=[*changed, "secrets_key_id", "updated_at"])
+            rotated += 1
+            if progress is not None:
+                progress(rotated, total)
+    remaining = sum(model.objects.exclude(secrets_key_id__in=old).count() for model, _ in tables)
     return RotationResult(rotated=rotated, remaining=remaining)

@@ -40,6 +40,10 @@ class TradingAccount(models.Model):
     mode = models.CharField(max_length=16, choices=Mode.choices, default=Mode.PAPER)
     signer_address = AddressField(blank=True, help_text="EOA that signs orders (derived from the stored key).")
     funder_address = AddressField(blank=True, help_text="Wallet that holds pUSD and shares (the order maker).")
+    owner_address = AddressField(
+        blank=True,
+        help_text="Session mode: the EOA that owns the deposit wallet (public; its key is never asked for).",
+    )
     signature_type = models.PositiveSmallIntegerField(choices=SignatureType.choices, default=SignatureType.EOA)
     private_key_ciphertext = models.BinaryField(null=True, blank=True, editable=False)
     api_credentials_ciphertext = models.BinaryField(null=True, blank=True, editable=False)
@@ -77,3 +81,54 @@ class TradingAccount(models.Model):
     @property
     def is_paper(self) -> bool:
         return self.mode == self.Mode.PAPER
+
+
+class SessionKey(models.Model):
+    """A session signer PolyHunter generated for one account's deposit wallet (mode "session").
+
+    One key per account, never shared: the venue then refuses it for any other wallet, a leak
+    exposes one follower, and each follower revokes or rotates alone (docs/custody.md). The key
+    and the CLOB API credentials derived with it are keyring ciphertexts bound to this row and
+    its account (accounts.keyring.seal_session_secret); the rest is public.
+
+    ``pending``: made, waiting for the owner to authorise it. ``current``: signs the account's
+    orders; its authorisation's scope and expiry were read from the venue's registry, and
+    ``revoked_at`` is set once the venue refused it. ``retired``: replaced, secrets erased.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Waiting for authorisation"
+        CURRENT = "current", "Signs this account's orders"
+        RETIRED = "retired", "Replaced (key erased)"
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    account = models.ForeignKey(TradingAccount, on_delete=models.PROTECT, related_name="session_keys")
+    address = AddressField(unique=True, help_text="The session signer's address (PolyHunter holds its key).")
+    wallet_address = AddressField(help_text="The one deposit wallet this key may sign for.")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    scope = models.CharField(max_length=32, blank=True, help_text="Scopes the owner granted, as the venue lists them.")
+    valid_until = models.DateTimeField(null=True, blank=True, help_text="When the owner's authorisation expires.")
+    verified_at = models.DateTimeField(null=True, blank=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    retired_at = models.DateTimeField(null=True, blank=True)
+    key_ciphertext = models.BinaryField(null=True, blank=True, editable=False)
+    api_credentials_ciphertext = models.BinaryField(null=True, blank=True, editable=False)
+    secrets_key_id = models.CharField(max_length=32, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account"], condition=models.Q(state="current"), name="one_current_session_key"
+            ),
+            models.UniqueConstraint(
+                fields=["account"], condition=models.Q(state="pending"), name="one_pending_session_key"
+            ),
+        ]
+        indexes = [models.Index(fields=["secrets_key_id"], name="session_key_id_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.address} for {self.wallet_address} ({self.state})"

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
@@ -25,6 +27,8 @@ from copytrading.follows import (
     follow_update,
 )
 from copytrading.models import (
+    ArchivedCopyTrade,
+    ArchivedLeaderTrade,
     CopyRelationship,
     CopyTrade,
     Deployment,
@@ -37,11 +41,51 @@ from copytrading.models import (
     WatchedWallet,
 )
 from copytrading.outcomes import staff_words
-from copytrading.pipeline.reconcile import copytrades_reconcile
+from copytrading.pipeline.reconcile import ReconcileFinding, copytrades_reconcile_report
 from copytrading.pipeline.sweep import copytrades_expire
 from copytrading.routing import deployment_change_problem
 from copytrading.venue_orders import VenueOrderView, venue_order_view
 from polyhunter.admin import AuditedAdmin, BoundedCountPaginator, ReadOnlyAdmin, ReasonForm, ask_reason
+from polyhunter.audit import audit_record
+
+AMOUNT_FIELDS = [
+    "planned_price",
+    "planned_size",
+    "planned_usdc",
+    "quote_price",
+    "size_matched",
+    "fill_price",
+    "fill_usdc",
+    "fee_usdc",
+    "signal_price",
+]
+AMOUNT_DISPLAYS = [f"{name}_shown" for name in AMOUNT_FIELDS]
+
+
+def _pusd(value: Decimal | None) -> str:
+    return "—" if value is None else f"{Decimal(value):,.2f} pUSD"
+
+
+def _shares(value: Decimal | None) -> str:
+    return "—" if value is None else f"{Decimal(value):,.2f} shares"
+
+
+def _price(value: Decimal | None) -> str:
+    return "—" if value is None else f"{Decimal(value):.4f} pUSD/share"
+
+
+def reconcile_words(looked_at: int, found: list[ReconcileFinding]) -> str:
+    """What "reconcile now" found, row by row: 'copy 1a2b…: unknown → filled'."""
+    if not looked_at:
+        return "Nothing to ask the venue about: these rows are finished, or a worker holds them right now."
+    changes = [
+        f"copy {f.code[:8]}…: {f.before} → {f.after}" + (f" ({f.reason})" if f.reason and f.after != f.before else "")
+        if f.after != f.before
+        else f"copy {f.code[:8]}…: still {f.after}"
+        for f in found[:10]
+    ]
+    more = f"; and {len(found) - 10} more" if len(found) > 10 else ""
+    return f"Asked the venue about {looked_at} order(s): " + "; ".join(changes) + more + "."
 
 
 class DeploymentForm(forms.ModelForm):  # type: ignore[type-arg]
@@ -279,10 +323,12 @@ class CopyTradeAdmin(ReadOnlyAdmin):
     list_display = [
         "created_at",
         "account",
+        "leader",
         market_column,
         "side",
-        "planned_usdc",
-        "fee_usdc",
+        "planned",
+        "filled",
+        "fee",
         "status",
         "explanation",
         "lane",
@@ -298,9 +344,10 @@ class CopyTradeAdmin(ReadOnlyAdmin):
         "deployment",
     ]
     search_fields = ["=code", "=order_hash", "=token_id", "account__user__username"]
-    list_select_related = ["account__user", "deployment"]
+    list_select_related = ["account__user", "deployment", "relationship__leader", "leader_trade"]
     raw_id_fields = ["relationship", "leader_trade", "account"]
-    exclude = ["signed_order"]
+    # Amounts are shown with their units (pUSD, shares, price per share) instead of bare numbers.
+    exclude = ["signed_order", *AMOUNT_FIELDS]
     show_full_result_count = False
     paginator = BoundedCountPaginator
     change_form_template = "admin/copytrading/copytrade/change_form_ops.html"
@@ -311,6 +358,61 @@ class CopyTradeAdmin(ReadOnlyAdmin):
 
     def has_operate_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("copytrading.change_copytrade")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [*super().get_readonly_fields(request, obj), *AMOUNT_DISPLAYS]
+
+    @admin.display(description="Leader")
+    def leader(self, obj: CopyTrade) -> str:
+        return str(obj.relationship.leader)
+
+    @admin.display(description="Planned")
+    def planned(self, obj: CopyTrade) -> str:
+        return _pusd(obj.planned_usdc)
+
+    @admin.display(description="Fee")
+    def fee(self, obj: CopyTrade) -> str:
+        return _pusd(obj.fee_usdc) if obj.size_matched else "—"
+
+    @admin.display(description="Filled")
+    def filled(self, obj: CopyTrade) -> str:
+        return f"{_shares(obj.size_matched)} for {_pusd(obj.fill_usdc)}" if obj.size_matched else "—"
+
+    @admin.display(description="Worst price signed")
+    def planned_price_shown(self, obj: CopyTrade) -> str:
+        return _price(obj.planned_price)
+
+    @admin.display(description="Planned size")
+    def planned_size_shown(self, obj: CopyTrade) -> str:
+        return _shares(obj.planned_size)
+
+    @admin.display(description="Planned notional")
+    def planned_usdc_shown(self, obj: CopyTrade) -> str:
+        return _pusd(obj.planned_usdc)
+
+    @admin.display(description="Best opposite price when decided")
+    def quote_price_shown(self, obj: CopyTrade) -> str:
+        return _price(obj.quote_price)
+
+    @admin.display(description="Size matched")
+    def size_matched_shown(self, obj: CopyTrade) -> str:
+        return _shares(obj.size_matched)
+
+    @admin.display(description="Fill price")
+    def fill_price_shown(self, obj: CopyTrade) -> str:
+        return _price(obj.fill_price)
+
+    @admin.display(description="Filled notional")
+    def fill_usdc_shown(self, obj: CopyTrade) -> str:
+        return _pusd(obj.fill_usdc)
+
+    @admin.display(description="Fee")
+    def fee_usdc_shown(self, obj: CopyTrade) -> str:
+        return _pusd(obj.fee_usdc)
+
+    @admin.display(description="Trigger price (protective exits)")
+    def signal_price_shown(self, obj: CopyTrade) -> str:
+        return _price(obj.signal_price)
 
     @admin.display(description="What happened (raw detail)")
     def explanation(self, obj: CopyTrade) -> str:
@@ -326,8 +428,11 @@ class CopyTradeAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Reconcile now (ask the venue about these orders)", permissions=["operate"])
     def reconcile_now(self, request: HttpRequest, queryset: QuerySet[CopyTrade]) -> None:
-        looked_at = copytrades_reconcile(ids=list(queryset.values_list("id", flat=True)))
-        self.message_user(request, f"Asked the venue about {looked_at} order(s).", messages.SUCCESS)
+        self._reconcile_and_report(request, list(queryset.values_list("id", flat=True)))
+
+    def _reconcile_and_report(self, request: HttpRequest, ids: list[int]) -> None:
+        looked_at, found = copytrades_reconcile_report(ids=ids)
+        self.message_user(request, reconcile_words(looked_at, found), messages.SUCCESS)
 
     @admin.action(description="Expire (rows never sent to the venue; asks for a reason)", permissions=["operate"])
     def expire(self, request: HttpRequest, queryset: QuerySet[CopyTrade]) -> Any:
@@ -341,7 +446,7 @@ class CopyTradeAdmin(ReadOnlyAdmin):
         self.message_user(request, f"Expired {expired} copy trade(s){note}.", messages.SUCCESS)
         return None
 
-    @admin.action(description="Show venue order (one row)")
+    @admin.action(description="Show venue order (one row)", permissions=["operate"])
     def show_venue_order(self, request: HttpRequest, queryset: QuerySet[CopyTrade]) -> Any:
         first = queryset.order_by("id").first()
         if first is None:
@@ -351,8 +456,7 @@ class CopyTradeAdmin(ReadOnlyAdmin):
     def reconcile_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         trade = get_object_or_404(CopyTrade, pk=pk)
         if request.method == "POST" and self.has_operate_permission(request):
-            looked_at = copytrades_reconcile(ids=[trade.pk])
-            self.message_user(request, f"Asked the venue about {looked_at} order(s).", messages.SUCCESS)
+            self._reconcile_and_report(request, [trade.pk])
         return redirect("admin:copytrading_copytrade_change", trade.pk)
 
     def expire_view(self, request: HttpRequest, pk: int) -> HttpResponse:
@@ -370,11 +474,38 @@ class CopyTradeAdmin(ReadOnlyAdmin):
         return TemplateResponse(request, "admin/copytrading/copytrade/expire.html", context)
 
     def venue_order(self, request: HttpRequest, pk: int) -> HttpResponse:
+        # It asks the venue with the follower's API key: an operation, so the change permission,
+        # and audited like every other staff operation on a copy.
+        if not self.has_operate_permission(request):
+            raise PermissionDenied
         trade = get_object_or_404(CopyTrade.objects.select_related("account"), pk=pk)
         view: VenueOrderView = venue_order_view(trade=trade)
+        audit_record(actor=request.user, action="copytrade.show_venue_order", target=trade, after={"answer": view.kind})
         context = {**self.admin_site.each_context(request), "title": "Venue order", "trade": trade, "view": view}
         context |= {"opts": self.model._meta, "back": reverse("admin:copytrading_copytrade_change", args=[trade.pk])}
         return TemplateResponse(request, "admin/copytrading/copytrade/venue_order.html", context)
+
+
+@admin.register(ArchivedCopyTrade)
+class ArchivedCopyTradeAdmin(ReadOnlyAdmin):
+    """Copy trades past retention (``manage.py archive``), as they were when archived."""
+
+    list_display = ["created_at", "account", "leader_address", "side", "status", "reason_code", "fill_usdc"]
+    list_filter = ["status", "side"]
+    search_fields = ["=code", "=order_hash", "=token_id", "account__user__username", "leader_address"]
+    list_select_related = ["account__user"]
+    show_full_result_count = False
+    paginator = BoundedCountPaginator
+
+
+@admin.register(ArchivedLeaderTrade)
+class ArchivedLeaderTradeAdmin(ReadOnlyAdmin):
+    list_display = ["detected_at", "leader", "side", "shares", "price", "usdc", "source", "status", "tx_hash"]
+    list_filter = ["source", "status", "side"]
+    search_fields = ["tx_hash", "token_id", "leader__address", "dedupe_key"]
+    list_select_related = ["leader"]
+    show_full_result_count = False
+    paginator = BoundedCountPaginator
 
 
 @admin.register(Position)

@@ -11,7 +11,13 @@ from django.utils import timezone
 
 from accounts.models import TradingAccount
 from copytrading.models import CopyRelationship, WatchedWallet
+from execution.session_custody import session_check, session_mark_lost
 from polyhunter.audit import Actor, audit_record, snapshot
+
+SESSION_LOST_PAUSE = (
+    "your deposit wallet no longer authorises PolyHunter's session signer (revoked or expired): "
+    "authorise it again on the custody page"
+)
 
 
 class ControlError(Exception):
@@ -32,6 +38,32 @@ def leader_set_paused(*, leader: WatchedWallet, paused: bool, actor: Actor, reas
 def account_set_paused(*, account: TradingAccount, paused: bool, actor: Actor, reason: str) -> TradingAccount:
     _set_paused(account, paused=paused, actor=actor, reason=reason, action="account")
     return account
+
+
+def account_session_lost(*, account: TradingAccount, detail: str) -> TradingAccount:
+    """The venue refused the session signer of a session account: record it and pause the
+    account with a reason its owner can act on (re-authorise on the custody page)."""
+    first = session_mark_lost(account=account, detail=detail)
+    if first or not account.paused:
+        account_set_paused(account=account, paused=True, actor="system:venue", reason=SESSION_LOST_PAUSE)
+    return account
+
+
+def account_session_check(*, account: TradingAccount) -> str:
+    """The periodic re-read of a session account's authorisation; a grant found gone pauses the
+    account now, before any copy meets the venue's refusal. Returns the state afterwards."""
+    state = session_check(account=account)
+    if state == "revoked" and not account.paused:
+        account_set_paused(account=account, paused=True, actor="system:venue", reason=SESSION_LOST_PAUSE)
+    return state
+
+
+def account_session_restored(*, account: TradingAccount, actor: Actor) -> TradingAccount:
+    """The follower authorised the signer again and we verified it: lift our own pause (only ours)."""
+    row = TradingAccount.objects.get(pk=account.pk)
+    if row.paused and row.paused_reason == SESSION_LOST_PAUSE:
+        account_set_paused(account=row, paused=False, actor=actor, reason="session signer authorised again")
+    return row
 
 
 def _set_paused(row: WatchedWallet | TradingAccount, *, paused: bool, actor: Actor, reason: str, action: str) -> None:

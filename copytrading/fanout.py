@@ -18,6 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from copytrading.follows import MarketLists, market_list_reason
+from copytrading.metrics import copies_counted
 from copytrading.models import CopyRelationship, CopyTrade, Deployment, LeaderTrade, Position
 from copytrading.reasons import Reason
 from execution.models import GuardrailSettings
@@ -95,7 +96,11 @@ def fanout_leader_trade(*, leader_trade_id: int, deployment: Deployment) -> Fano
                 status=LeaderTrade.Status.FANNED_OUT, fanned_out_at=timezone.now()
             )
         transaction.on_commit(lambda: dispatch_execute(deployment_key=deployment.key, rows=pending))
-    skipped = sum(1 for row in rows if row.status == CopyTrade.Status.SKIPPED)
+    skipped = 0
+    for row in rows:
+        if row.status == CopyTrade.Status.SKIPPED:
+            skipped += 1
+            copies_counted(status=row.status, reason=row.reason_code)
     return FanoutResult(created=len(rows), pending_ids=[i for i, _ in pending], skipped=skipped)
 
 

@@ -253,6 +253,25 @@ class SpeedCustodyForm(forms.Form):
         return ApiCredentials(key=data["api_key"].strip(), secret=data["api_secret"], passphrase=data["api_passphrase"])
 
 
+class SessionCustodyForm(forms.Form):
+    """Session custody asks for one public address: the EOA that owns the deposit wallet."""
+
+    owner_address = forms.CharField(
+        label="Your owner address",
+        max_length=42,
+        help_text=(
+            "The address of the wallet you log in to Polymarket with (0x…, public). Never your private key: "
+            "PolyHunter derives your deposit wallet from this address and shows what to authorise."
+        ),
+    )
+
+    def clean_owner_address(self) -> str:
+        try:
+            return normalize_address(str(self.cleaned_data["owner_address"]))
+        except InvalidAddress as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+
 class LeaderChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
     def label_from_instance(self, obj: Any) -> str:
         leader: Any = obj.leader

@@ -1,19 +1,27 @@
-"""A follower's copy history: filtering, and the same rows as CSV."""
+"""A follower's copy history, live and archived: filtering, pages, and the same rows as CSV.
+
+Copy trades past retention live in ``ArchivedCopyTrade`` (copytrading.archive); the history reads
+both tables in one ordered query (a UNION of the same columns), so a page, its count and the CSV
+show every copy whichever table holds it.
+"""
 
 from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, overload
 
-from django.db.models import QuerySet
+from django.db.models import BooleanField, CharField, F, QuerySet, Value
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast, Coalesce
 
 from accounts.models import User
-from copytrading.models import CopyRelationship, CopyTrade
-from copytrading.summaries import copy_rows, user_copies
+from copytrading.markets import MarketName, market_names
+from copytrading.models import ArchivedCopyTrade, CopyRelationship, CopyTrade
+from copytrading.outcomes import follower_words
 from polyhunter.lib.money import exact_units
 
 # Amounts in the venue's exact unit (6 decimals of pUSD or shares), prices as recorded: an export
@@ -49,27 +57,146 @@ class HistoryFilter:
     until: date | None = None
 
 
-def history_rows(*, user: User, filters: HistoryFilter) -> QuerySet[CopyTrade]:
-    """The user's copy trades, newest first; ``filters.follow`` must already be one of theirs."""
-    rows = user_copies(user).order_by("-created_at", "-id")
+@dataclass(frozen=True)
+class HistoryRow:
+    """One copy as the history shows it, from the live table or the archive."""
+
+    id: int
+    code: str
+    created_at: datetime
+    leader_label: str
+    leader_address: str
+    token_id: str
+    side: str
+    status: str
+    reason_code: str
+    reason_detail: str
+    venue_status: str
+    trigger: str
+    reference_price: Decimal | None
+    planned_price: Decimal | None
+    fill_price: Decimal | None
+    size_matched: Decimal
+    fill_usdc: Decimal
+    fee_usdc: Decimal
+    planned_usdc: Decimal | None
+    archived: bool
+
+    @property
+    def leader(self) -> str:
+        return self.leader_label or self.leader_address
+
+    @property
+    def status_display(self) -> str:
+        return str(CopyTrade.Status(self.status).label)
+
+    @property
+    def trigger_display(self) -> str:
+        return str(CopyTrade.Trigger(self.trigger).label)
+
+    @property
+    def words(self) -> str:
+        """Plain words for the follower (the raw detail is for staff)."""
+        return follower_words(self)
+
+    @property
+    def cash(self) -> Decimal | None:
+        """pUSD out (a BUY: fill plus fee, negative) or in (a SELL: fill minus fee); None unfilled."""
+        if not self.size_matched:
+            return None
+        fill, fee = Decimal(self.fill_usdc), Decimal(self.fee_usdc)
+        return -(fill + fee) if self.side == CopyTrade.Side.BUY else fill - fee
+
+
+_FIELDS = [name for name in HistoryRow.__dataclass_fields__ if name != "archived"]
+
+
+def _columns(*, archived: bool) -> dict[str, Any]:
+    """The same columns, in the same order, from either table (prefixed: no clash with fields)."""
+    reference = F("reference_price") if archived else Coalesce(F("leader_trade__price"), F("signal_price"))
+    sources: dict[str, Any] = {
+        "id": F("original_id") if archived else F("id"),
+        "leader_label": F("relationship__leader__label"),
+        "leader_address": F("relationship__leader__address"),
+        "reference_price": reference,
+        # The archive keeps venue_status in the original row only ("paper" fills read as such).
+        "venue_status": Coalesce(Cast(KeyTextTransform("venue_status", "row"), CharField()), Value(""))
+        if archived
+        else F("venue_status"),
+    }
+    columns = {f"h_{name}": sources.get(name, F(name)) for name in _FIELDS}
+    columns["h_archived"] = Value(archived, output_field=BooleanField())
+    return columns
+
+
+class HistoryRows:
+    """The user's copies in both tables, newest first: ``count()`` and slices, as a Paginator wants."""
+
+    def __init__(self, live: QuerySet[CopyTrade], archived: QuerySet[ArchivedCopyTrade]) -> None:
+        # Typed loosely: the columns are annotations built at run time, which the stubs cannot see.
+        # Each side unordered (SQLite refuses ORDER BY inside a compound SELECT); the union is ordered.
+        combined: Any = (
+            live.order_by()
+            .values(**_columns(archived=False))
+            .union(archived.order_by().values(**_columns(archived=True)), all=True)
+        )
+        self._query: Any = combined.order_by("-h_created_at", "-h_id")
+
+    def count(self) -> int:
+        return int(self._query.count())
+
+    def __len__(self) -> int:
+        return self.count()
+
+    @overload
+    def __getitem__(self, index: int) -> HistoryRow: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[HistoryRow]: ...
+    def __getitem__(self, index: int | slice) -> HistoryRow | list[HistoryRow]:
+        if isinstance(index, int):
+            return self[index : index + 1][0]
+        return [_row(values) for values in self._query[index]]
+
+    def __iter__(self) -> Iterator[HistoryRow]:
+        start, chunk = 0, 500
+        while True:
+            rows = self[start : start + chunk]
+            yield from rows
+            if len(rows) < chunk:
+                return
+            start += chunk
+
+
+def _row(values: dict[str, Any]) -> HistoryRow:
+    fields = {name: values[f"h_{name}"] for name in HistoryRow.__dataclass_fields__}
+    fields["code"] = str(fields["code"])
+    fields["archived"] = bool(fields["archived"])
+    return HistoryRow(**fields)
+
+
+def history_rows(*, user: User, filters: HistoryFilter) -> HistoryRows:
+    """The user's copy trades, live and archived, newest first; ``filters.follow`` must be theirs."""
+    live = CopyTrade.objects.filter(account__user=user)
+    archived = ArchivedCopyTrade.objects.filter(account__user=user)
+    conditions: dict[str, Any] = {}
     if filters.follow is not None:
-        rows = rows.filter(relationship=filters.follow)
+        conditions["relationship"] = filters.follow
     if filters.status:
-        rows = rows.filter(status=filters.status)
+        conditions["status"] = filters.status
     if filters.side:
-        rows = rows.filter(side=filters.side)
+        conditions["side"] = filters.side
     if filters.since:
-        rows = rows.filter(created_at__date__gte=filters.since)
+        conditions["created_at__date__gte"] = filters.since
     if filters.until:
-        rows = rows.filter(created_at__date__lte=filters.until)
-    return rows
+        conditions["created_at__date__lte"] = filters.until
+    return HistoryRows(live.filter(**conditions), archived.filter(**conditions))
 
 
-def price_difference_percent(trade: CopyTrade) -> Decimal | None:
+def price_difference_percent(trade: CopyTrade | HistoryRow) -> Decimal | None:
     """How much worse (positive) or better than the leader (or the triggering mark of a stop-loss /
     take-profit) the copy filled, in percent of that reference price."""
     leader = trade.reference_price
-    if trade.fill_price is None or not leader:
+    if trade.fill_price is None or leader is None or not leader:
         return None
     fill = Decimal(trade.fill_price)
     worse = fill - leader if trade.side == CopyTrade.Side.BUY else leader - fill
@@ -81,42 +208,43 @@ class _Echo:
         return value
 
 
-def history_csv(rows: QuerySet[CopyTrade]) -> Iterator[str]:
+def history_csv(rows: HistoryRows) -> Iterator[str]:
     """CSV lines of the rows, streamed (a long history is never held in memory at once)."""
     writer = csv.writer(_Echo())
     yield writer.writerow(CSV_COLUMNS)
-    chunk: list[CopyTrade] = []
-    for trade in rows.iterator(chunk_size=500):
-        chunk.append(trade)
+    chunk: list[HistoryRow] = []
+    for row in rows:
+        chunk.append(row)
         if len(chunk) == 500:
             yield from _lines(writer, chunk)
             chunk = []
     yield from _lines(writer, chunk)
 
 
-def _lines(writer: Any, trades: list[CopyTrade]) -> Iterator[str]:
-    for row in copy_rows(trades):  # one market-name read per chunk
-        trade = row.trade
+def _lines(writer: Any, rows: list[HistoryRow]) -> Iterator[str]:
+    names = market_names({row.token_id for row in rows})  # one read per chunk
+    for row in rows:
+        market = names[row.token_id]
         yield writer.writerow(
             [
-                trade.created_at.isoformat(),
-                trade.code,
-                trade.relationship.leader.address,
-                row.market.title,
-                row.market.outcome,
-                trade.token_id,
-                trade.side,
-                trade.status,
+                row.created_at.isoformat(),
+                row.code,
+                row.leader_address,
+                market.title,
+                market.outcome,
+                row.token_id,
+                row.side,
+                row.status,
                 row.words,
-                _price(trade.reference_price),
-                _price(trade.planned_price),
-                _price(trade.fill_price),
-                _blank(price_difference_percent(trade)),
-                exact_units(trade.size_matched),
-                exact_units(trade.fill_usdc),
-                exact_units(trade.fee_usdc),
+                _price(row.reference_price),
+                _price(row.planned_price),
+                _price(row.fill_price),
+                _blank(price_difference_percent(row)),
+                exact_units(row.size_matched),
+                exact_units(row.fill_usdc),
+                exact_units(row.fee_usdc),
                 exact_units(row.cash) if row.cash is not None else "",
-                exact_units(trade.planned_usdc),
+                exact_units(row.planned_usdc),
             ]
         )
 
@@ -127,3 +255,24 @@ def _price(value: Decimal | None) -> str:
 
 def _blank(value: Decimal | None) -> str | Decimal:
     return "" if value is None else value
+
+
+@dataclass(frozen=True)
+class HistoryView:
+    """A history row as the page shows it: its market by name, to its tick."""
+
+    row: HistoryRow
+    market: MarketName
+
+    @property
+    def tick(self) -> Decimal | None:
+        return self.market.tick
+
+    @property
+    def worse_by_percent(self) -> Decimal | None:
+        return price_difference_percent(self.row)
+
+
+def history_views(rows: list[HistoryRow]) -> list[HistoryView]:
+    names = market_names({row.token_id for row in rows})
+    return [HistoryView(row, names[row.token_id]) for row in rows]

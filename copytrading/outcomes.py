@@ -8,8 +8,24 @@ plain and are shown; details that quote the venue or the network are not.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from copytrading.models import CopyTrade
 from copytrading.reasons import Reason, describe
+
+
+class Outcome(Protocol):
+    """What the words are made of: a CopyTrade, or a history row (live or archived)."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def reason_code(self) -> str: ...
+    @property
+    def reason_detail(self) -> str: ...
+    @property
+    def venue_status(self) -> str: ...
+
 
 S = CopyTrade.Status
 
@@ -55,14 +71,14 @@ REFUSALS = {
 }
 
 
-def status_words(trade: CopyTrade) -> str:
+def status_words(trade: Outcome) -> str:
     """The status as a follower reads it; a paper fill is 'filled (paper)', never 'on chain'."""
     if trade.status == S.CONFIRMED:
         return "filled (paper)" if trade.venue_status == "paper" else "filled and settled on chain"
-    return STATUS_WORDS.get(S(trade.status), trade.get_status_display().lower())
+    return STATUS_WORDS.get(S(trade.status), S(trade.status).label.lower())
 
 
-def follower_words(trade: CopyTrade) -> str:
+def follower_words(trade: Outcome) -> str:
     """One plain sentence about this copy for its follower."""
     status, code = S(trade.status), trade.reason_code
     if status == S.REJECTED:

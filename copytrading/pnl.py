@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from copytrading.models import CopyTrade, Position
+from copytrading.models import ArchivedCopyTrade, CopyTrade, Position
 
 ZERO = Decimal(0)
 
@@ -56,19 +56,24 @@ def _value(held: dict[str, Decimal], prices: dict[str, Decimal]) -> Decimal:
     return sum((shares * prices.get(token, ZERO) for token, shares in held.items()), ZERO)
 
 
+FILL_COLUMNS = ("filled_at", "created_at", "token_id", "side", "size_matched", "fill_usdc", "fee_usdc", "fill_price")
+MAX_FILLS = 2000
+
+
 def pnl_for_accounts(*, account_ids: list[int], now: datetime) -> list[Point]:
-    """The P&L curve of these accounts' filled copies (at most the last 2,000 fills)."""
-    rows = (
-        CopyTrade.objects.filter(
-            account_id__in=account_ids,
-            status__in=[CopyTrade.Status.FILLED, CopyTrade.Status.CONFIRMED],
-            size_matched__gt=0,
-        )
+    """The P&L curve of these accounts' filled copies, live and archived (the last 2,000 fills)."""
+    filled = [CopyTrade.Status.FILLED, CopyTrade.Status.CONFIRMED]
+    live = (
+        CopyTrade.objects.filter(account_id__in=account_ids, status__in=filled, size_matched__gt=0)
         .order_by("-filled_at", "-id")
-        .values_list(
-            "filled_at", "created_at", "token_id", "side", "size_matched", "fill_usdc", "fee_usdc", "fill_price"
-        )
-    )[:2000]
+        .values_list(*FILL_COLUMNS)[:MAX_FILLS]
+    )
+    archived = (
+        ArchivedCopyTrade.objects.filter(account_id__in=account_ids, status__in=filled, size_matched__gt=0)
+        .order_by("-filled_at", "-original_id")
+        .values_list(*FILL_COLUMNS)[:MAX_FILLS]
+    )
+    rows = sorted([*live, *archived], key=lambda row: row[0] or row[1], reverse=True)[:MAX_FILLS]
     fills = [
         Fill(
             at=filled_at or created_at,

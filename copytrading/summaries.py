@@ -24,6 +24,7 @@ from copytrading.pnl import Point, pnl_for_accounts
 from copytrading.reasons import Reason
 from execution.custody import custody_ready
 from execution.models import GuardrailSettings, TradingSwitch
+from execution.session_custody import SessionStatus, session_status
 from execution.switches import SwitchState, switch_states
 
 ZERO = Decimal(0)
@@ -189,3 +190,13 @@ def dashboard_for(user: User) -> Dashboard:
         pnl=pnl_for_accounts(account_ids=account_ids, now=now),
         has_account=bool(spend),
     )
+
+
+def session_alerts(user: User) -> list[tuple[TradingAccount, SessionStatus]]:
+    """Session accounts whose authorisation needs the follower: waiting, ending soon, ended or refused."""
+    alerts = []
+    for account in TradingAccount.objects.filter(user=user, mode=TradingAccount.Mode.SESSION).order_by("id"):
+        status = session_status(account)
+        if status is not None and status.state != "active":
+            alerts.append((account, status))
+    return alerts

@@ -9,17 +9,23 @@ started with ``--queues`` naming exactly their lanes.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import dramatiq
 from django.conf import settings
-from dramatiq_crontab import interval
+from dramatiq_crontab import cron, interval
 
 import copytrading.detection.actors
 import copytrading.leaders.actors
 import copytrading.notifications.actors  # noqa: F401  (follower digests and their schedule)
+from accounts.models import TradingAccount
+from copytrading.archive import archive_run
+from copytrading.controls import account_session_check
 from copytrading.deployments import deployment_current, deployment_heartbeat
 from copytrading.fanout import fanout_leader_trade
 from copytrading.markets import market_labels_refresh
 from copytrading.models import Deployment
+from copytrading.observed import scheduler_heartbeat
 from copytrading.pipeline.execute import copytrades_execute
 from copytrading.pipeline.reconcile import reconcile_due
 from copytrading.pipeline.sweep import sweep_deployment
@@ -79,8 +85,35 @@ def positions_tick() -> None:
 @dramatiq.actor(queue_name="platform", max_retries=0, time_limit=10_000)
 def platform_tick() -> None:
     """Ask every active deployment's own workers to sweep and reconcile their rows."""
+    scheduler_heartbeat()
     for key in Deployment.objects.filter(is_active=True).values_list("key", flat=True):
         send_to_queue(reconcile_deployment, f"{key}.reconcile", key)
+
+
+@cron("30 4 * * Sun")  # type: ignore[untyped-decorator]  # every Sunday 04:30 UTC; dramatiq-crontab ships no types
+@dramatiq.actor(queue_name="platform", max_retries=0, time_limit=6 * 3600 * 1000)
+def archive_weekly() -> None:
+    """Archive what is past ARCHIVE_RETENTION_DAYS (0: off), in killable batches (copytrading.archive)."""
+    if settings.ARCHIVE_RETENTION_DAYS:
+        archive_run(older_than=timedelta(days=settings.ARCHIVE_RETENTION_DAYS))
+
+
+@dramatiq.actor(queue_name="platform", max_retries=0, time_limit=30_000)
+def check_session_key(account_id: int) -> None:
+    account = TradingAccount.objects.filter(id=account_id, mode=TradingAccount.Mode.SESSION).first()
+    if account is not None:
+        account_session_check(account=account)
+
+
+@interval(seconds=600)  # type: ignore[untyped-decorator]  # dramatiq-crontab ships no types
+@dramatiq.actor(queue_name="platform", max_retries=0, time_limit=30_000)
+def session_keys_tick() -> None:
+    """Re-read every session account's authorisation (expiry, revocation), one message each."""
+    session_accounts = TradingAccount.objects.filter(
+        mode=TradingAccount.Mode.SESSION, session_keys__state="current", session_keys__revoked_at__isnull=True
+    )
+    for account_id in session_accounts.values_list("id", flat=True).distinct():
+        check_session_key.send(account_id)
 
 
 # Exits have their own queue (and their own workers in production), so an exit never waits

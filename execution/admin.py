@@ -2,10 +2,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from accounts.models import SessionKey
 from execution.models import GuardrailSettings, TradingSwitch, VenueHealth
+from execution.session_custody import session_rotate, session_rotation_progress
 from polyhunter.admin import AuditedAdmin, ReadOnlyAdmin
 
 
@@ -53,3 +56,36 @@ class VenueHealthAdmin(ReadOnlyAdmin):
         "last_ok_at",
         "refused_since",
     ]
+
+
+@admin.register(SessionKey)
+class SessionKeyAdmin(ReadOnlyAdmin):
+    """Session signers of session-mode accounts: public facts only (the key and its API
+    credentials are never shown). Rotation gives the selected keys' accounts a new signer to
+    authorise; each old key signs until its follower has authorised the new one."""
+
+    list_display = ["address", "account", "wallet_address", "state", "scope", "valid_until", "revoked_at", "secrets"]
+    list_filter = ["state"]
+    search_fields = ["address", "wallet_address", "account__user__username"]
+    list_select_related = ["account__user"]
+    exclude = ["key_ciphertext", "api_credentials_ciphertext"]
+    actions = ["rotate_selected"]
+
+    @admin.display(description="Key")
+    def secrets(self, obj: SessionKey) -> str:
+        return "held (encrypted)" if obj.key_ciphertext is not None else "erased"
+
+    def has_rotate_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.has_perm("accounts.change_sessionkey"))
+
+    @admin.action(description="Rotate: ask these followers to authorise a new signer", permissions=["rotate"])
+    def rotate_selected(self, request: HttpRequest, queryset: QuerySet[SessionKey]) -> None:
+        for key in queryset.filter(state=SessionKey.State.CURRENT).select_related("account"):
+            session_rotate(account=key.account, actor=request.user)
+        progress = session_rotation_progress()
+        self.message_user(
+            request,
+            f"Rotation: {progress.waiting} follower(s) still to authorise their new signer (their old one keeps "
+            f"signing until then); {progress.moved} with no rotation pending.",
+            messages.SUCCESS,
+        )

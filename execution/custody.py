@@ -1,4 +1,5 @@
-"""Custody setup: how an account's orders are signed (paper, or speed with the owner's own key).
+"""Custody setup: how an account's orders are signed (paper, or speed with the owner's own key;
+session mode, where the owner's deposit wallet authorises our signer, is execution.session_custody).
 
 Secrets go in through here and never come back out: the key and the CLOB API credentials are
 sealed with the keyring the moment they are validated, and the audit trail records only that
@@ -15,6 +16,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from accounts.keyring import seal_secret
 from accounts.models import TradingAccount
+from execution.session_custody import SessionStatus, session_keys_forget, session_ready, session_status
 from execution.venue.auth import ApiCredentials
 from execution.venue.custody import CustodyMaterial, custody_check_wallet, custody_derive
 from execution.venue.errors import NotSent, SigningFailed, VenueError, WalletMismatch
@@ -48,6 +50,7 @@ class CustodyStatus:
     private_key_set: bool
     api_credentials_set: bool
     ready: bool
+    session: SessionStatus | None = None
 
 
 def custody_status(account: TradingAccount) -> CustodyStatus:
@@ -60,13 +63,17 @@ def custody_status(account: TradingAccount) -> CustodyStatus:
         private_key_set=account.has_private_key,
         api_credentials_set=account.has_api_credentials,
         ready=custody_ready(account),
+        session=session_status(account),
     )
 
 
 def custody_ready(account: TradingAccount) -> bool:
-    """Can this account's orders be placed? Paper always; speed once its key and credentials are set."""
+    """Can this account's orders be placed? Paper always; speed once its key and credentials are
+    set; session while its signer's authorisation is verified, unexpired and not refused."""
     if account.mode == TradingAccount.Mode.SPEED:
         return account.has_private_key and account.has_api_credentials and bool(account.signer_address)
+    if account.mode == TradingAccount.Mode.SESSION:
+        return session_ready(account)
     return True
 
 
@@ -85,6 +92,7 @@ def custody_set_paper(*, account: TradingAccount, actor: Actor) -> TradingAccoun
         if row.mode != TradingAccount.Mode.PAPER:
             _refuse_if_in_flight(row)
         before = _public_snapshot(row)
+        session_keys_forget(row)
         row.mode = TradingAccount.Mode.PAPER
         row.private_key_ciphertext = None
         row.api_credentials_ciphertext = None
@@ -121,6 +129,7 @@ def custody_set_speed(
         row = TradingAccount.objects.select_for_update().get(pk=account.pk)
         _refuse_if_in_flight(row)
         before = _public_snapshot(row)
+        session_keys_forget(row)
         row.mode = TradingAccount.Mode.SPEED
         row.signer_address = material.signer_address.lower()
         row.funder_address = funder

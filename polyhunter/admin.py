@@ -10,10 +10,11 @@ from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django_dramatiq import admin as _dramatiq_admin  # noqa: F401  (registers Task first, whatever the app order)
 from django_dramatiq.models import Task
 
 from polyhunter.audit import audited_save
-from polyhunter.models import AuditEvent
+from polyhunter.models import ArchivedAuditEvent, AuditEvent
 
 # django_dramatiq's Task admin renders message arguments with mark_safe; we never store task
 # rows (no AdminMiddleware) and do not want that page at all.
@@ -93,5 +94,16 @@ class AuditEventAdmin(ReadOnlyAdmin):
     list_filter = ["action", "target_type"]
     search_fields = ["actor_label", "action", "target_id", "reason"]
     date_hierarchy = "created_at"
+    show_full_result_count = False
+    paginator = BoundedCountPaginator
+
+
+@admin.register(ArchivedAuditEvent)
+class ArchivedAuditEventAdmin(ReadOnlyAdmin):
+    """Audit rows past retention (``manage.py archive``): the trail, whole, out of the live table."""
+
+    list_display = ["created_at", "actor_label", "action", "target_type", "target_id", "reason"]
+    list_filter = ["action", "target_type"]
+    search_fields = ["actor_label", "action", "target_id", "reason"]
     show_full_result_count = False
     paginator = BoundedCountPaginator

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import difflib
+import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 RUN_MODES = ("shared_backend", "user_dedicated")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+LOG_FORMATS = ("plain", "json")
 
 # Exchange contracts whose OrderFilled logs the chain detector reads (reference §9.1):
 # CTFExchangeV2, NegRiskCtfExchangeV2, ExchangeV3, and the two legacy V1 exchanges (history).
@@ -121,6 +123,48 @@ VARIABLES: tuple[Var, ...] = (
     Var("DETECT_POLL_SECONDS", "decimal", "2.0", "Interval of the Data API poll per leader."),
     Var("SIMULATOR_PORT", "int", "8765", "Port of the local simulated venue started by the embedded mode."),
     Var("LOG_LEVEL", "choice", "INFO", "Root log level.", choices=LOG_LEVELS),
+    Var(
+        "LOG_FORMAT",
+        "choice",
+        "plain",
+        "plain: one text line per record; json: one JSON object per line (time, level, logger, message, traceback).",
+        choices=LOG_FORMATS,
+    ),
+    Var(
+        "METRICS_TOKEN",
+        "str",
+        "",
+        "Bearer token a scraper sends to GET /metrics (Authorization: Bearer …). Secret: shown redacted.",
+        secret=True,
+    ),
+    Var(
+        "METRICS_ALLOWED_NETWORKS",
+        "networks",
+        "",
+        "Networks (CIDR, comma-separated) whose addresses may read /metrics without the token. With neither "
+        "this nor METRICS_TOKEN, /metrics is refused (public only in the embedded demo).",
+    ),
+    Var(
+        "WORKER_METRICS_ADDRESS",
+        "str",
+        "127.0.0.1",
+        "Address the rundramatiq metrics server binds (loopback unless set, e.g. 0.0.0.0 for a scraper elsewhere).",
+    ),
+    Var("WORKER_METRICS_PORT", "int", "9191", "Port of the rundramatiq metrics server (rundramatiq --metrics-port)."),
+    Var(
+        "METRICS_DIR",
+        "str",
+        "var/metrics",
+        "Where multi-process servers (gunicorn, rundramatiq) keep per-process metric files, one folder per process "
+        "group (relative to the project unless absolute).",
+    ),
+    Var(
+        "ARCHIVE_RETENTION_DAYS",
+        "int",
+        "90",
+        "Age past which the weekly archive job moves finished copy trades, leader trades and audit rows to archive "
+        "tables; 0 turns the weekly job off.",
+    ),
     Var("EMAIL_URL", "email", "consolemail://", "Outgoing mail (password reset), e.g. smtp+tls://user:pass@host:587."),
     Var("DEFAULT_FROM_EMAIL", "str", "PolyHunter <noreply@polyhunter.local>", "Sender of outgoing mail."),
 )
@@ -173,6 +217,9 @@ NAMESPACES = (
     "DEPLOYMENT_",
     "SIMULATOR_",
     "RUN_",
+    "METRICS_",
+    "WORKER_METRICS_",
+    "ARCHIVE_",
 )
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
@@ -393,6 +440,16 @@ def _parse_addresses(var: Var, text: str) -> list[str]:
     return [a.lower() for a in items]
 
 
+def _parse_networks(var: Var, text: str) -> list[str]:
+    networks = []
+    for item in _parse_list(var, text):
+        try:
+            networks.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise ValueError(f"not a network in CIDR form (e.g. 10.0.0.0/8): {item!r}") from None
+    return networks
+
+
 def _parse_email(var: Var, text: str) -> dict[str, Any]:
     try:
         config: dict[str, Any] = environ.Env.email_url_config(text)
@@ -416,4 +473,5 @@ _PARSERS = {
     "keyring": _parse_keyring,
     "addresses": _parse_addresses,
     "email": _parse_email,
+    "networks": _parse_networks,
 }

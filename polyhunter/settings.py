@@ -49,11 +49,13 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_prometheus",
+    # Before django_dramatiq: polyhunter's rundramatiq (the same command, with its metrics set
+    # up for several processes) takes precedence over django_dramatiq's.
+    "polyhunter.apps.PolyhunterConfig",
     "django_dramatiq",
     "dramatiq_crontab",
     "django_htmx",
     "axes",
-    "polyhunter.apps.PolyhunterConfig",
     "accounts",
     "execution",
     "copytrading",
@@ -195,6 +197,18 @@ DETECT_MAX_AGE_SECONDS: int = CONFIG["DETECT_MAX_AGE_SECONDS"]
 DETECT_POLL_SECONDS = float(CONFIG["DETECT_POLL_SECONDS"])
 SIMULATOR_PORT: int = CONFIG["SIMULATOR_PORT"]
 
+# /metrics (polyhunter.metrics): a bearer token or allowed networks; public only when embedded
+# with neither set (the demo). Worker pools serve theirs on WORKER_METRICS_ADDRESS (loopback).
+METRICS_TOKEN: str = CONFIG["METRICS_TOKEN"]
+METRICS_ALLOWED_NETWORKS: list[str] = CONFIG["METRICS_ALLOWED_NETWORKS"]
+METRICS_PUBLIC = EMBEDDED and not METRICS_TOKEN and not METRICS_ALLOWED_NETWORKS
+WORKER_METRICS_ADDRESS: str = CONFIG["WORKER_METRICS_ADDRESS"]
+WORKER_METRICS_PORT: int = CONFIG["WORKER_METRICS_PORT"]
+METRICS_DIR = (
+    Path(CONFIG["METRICS_DIR"]) if Path(CONFIG["METRICS_DIR"]).is_absolute() else BASE_DIR / CONFIG["METRICS_DIR"]
+)
+ARCHIVE_RETENTION_DAYS: int = CONFIG["ARCHIVE_RETENTION_DAYS"]
+
 _email: dict[str, Any] = CONFIG["EMAIL_URL"]
 EMAIL_BACKEND = _email["EMAIL_BACKEND"]
 EMAIL_HOST = _email.get("EMAIL_HOST", "")
@@ -215,9 +229,12 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"redact": {"()": "polyhunter.log_redaction.RedactSecretsFilter"}},
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "polyhunter.log_format.JsonFormatter"},
+    },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]},
+        "console": {"class": "logging.StreamHandler", "formatter": CONFIG["LOG_FORMAT"], "filters": ["redact"]},
     },
     "root": {"handlers": ["console"], "level": CONFIG["LOG_LEVEL"]},
     "loggers": {

@@ -44,7 +44,7 @@ class ProposalError(Exception):
 
 def profiles_budget() -> RequestBudget:
     # Separate from detection's /trades budget: a directory refresh never delays a detection poll.
-    return RequestBudget(key="polyhunter:data-api:profiles", limit=60, window_seconds=10)
+    return RequestBudget(key="polyhunter:data-api:profiles", name="data_api_profiles", limit=60, window_seconds=10)
 
 
 def leader_propose(*, address: str, user: User, label: str = "") -> WatchedWallet:

@@ -1,3 +1,4 @@
+from copytrading.models.archive import ArchivedCopyTrade, ArchivedLeaderTrade
 from copytrading.models.deployments import Deployment
 from copytrading.models.detection import ChainCursor as ChainCursor
 from copytrading.models.detection import DetectorState as DetectorState
@@ -10,6 +11,8 @@ from copytrading.models.relationships import CopyRelationship
 from copytrading.models.trades import CopyTrade
 
 __all__ = [
+    "ArchivedCopyTrade",
+    "ArchivedLeaderTrade",
     "CopyRelationship",
     "CopyTrade",
     "Deployment",

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import TradingAccount
+from copytrading.metrics import stage_observed
 from copytrading.models import CopyRelationship, CopyTrade, Deployment, LeaderTrade
 from copytrading.pipeline import submit
 from copytrading.pipeline.batched import write_fenced_each
@@ -28,12 +29,14 @@ from copytrading.pipeline.paper import paper_fill
 from copytrading.pipeline.quoting import Quote, Unpriced, quote_rows
 from copytrading.pipeline.selling import sell_sizes
 from copytrading.reasons import Reason
+from execution.custody_modes import custody_sign, custody_signs_orders
 from execution.guardrails import evaluate
+from execution.guardrails.breaker import breaker_watch
+from execution.metrics import RATE_LIMIT_WAITS
 from execution.ratelimit import signer_slots
 from execution.sizing import CopySize, Skip, protect, target_usdc
 from execution.venue.errors import InvalidOrder, SigningFailed, VenueError
 from execution.venue.orders import OrderRequest
-from execution.venue.signing import order_sign
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +57,12 @@ def copytrades_execute(*, ids: list[int], deployment: Deployment) -> int:
     rows = claim(ids=ids, deployment=deployment)
     if not rows:
         return 0
+    for row in rows:
+        if row.attempts == 1 and row.leader_trade is not None:
+            stage_observed("fanout", row.leader_trade.detected_at, row.created_at)
+        stage_observed("claim", row.created_at, row.claimed_at)
     context = gate_context()
+    breaker_watch(is_open=context.breaker_open, copy_code=str(rows[0].code))
     amounts = _amounts(rows)
     rows = _pre_gate(rows, context, amounts)
     plans = _plans(rows, amounts)
@@ -116,6 +124,7 @@ def _plans(rows: list[CopyTrade], amounts: dict[int, Decimal]) -> list[Plan]:
     for row in rows:
         quote = quotes[row.id]
         if isinstance(quote, Unpriced):
+            log.warning("copy %s: venue fault while quoting, retried in 1 s: %s", row.code, quote.detail)
             release([row], after=RETRY_SOON, reason=f"venue unavailable: {quote.detail}")
             continue
         if isinstance(quote, Skip):
@@ -183,12 +192,13 @@ def _sign_and_reserve(plans: list[Plan], context: GateContext) -> list[submit.Si
 
 
 def _signer_slots(plans: list[Plan], context: GateContext) -> dict[int, bool]:
-    """One rate slot per speed-mode order, taken for the whole batch in one call."""
-    speed = [plan.row for plan in plans if plan.row.account.mode == TradingAccount.Mode.SPEED]
+    """One rate slot per order its account signs itself (speed and session: a signer per
+    follower), taken for the whole batch in one call."""
+    own = [plan.row for plan in plans if custody_signs_orders(plan.row.account)]
     taken = signer_slots(
-        signers=[row.account.signer_address for row in speed], per_second=context.limits.signer_orders_per_second
+        signers=[row.account.signer_address for row in own], per_second=context.limits.signer_orders_per_second
     )
-    return {row.id: ok for row, ok in zip(speed, taken, strict=True)}
+    return {row.id: ok for row, ok in zip(own, taken, strict=True)}
 
 
 def _reserve_one(
@@ -209,7 +219,7 @@ def _reserve_one(
                 usdc=size.notional_usdc if row.side == "BUY" else Decimal(0),
             )
         return None
-    if row.account.mode != TradingAccount.Mode.SPEED:
+    if not custody_signs_orders(row.account):
         finish(
             [row],
             status=CopyTrade.Status.BLOCKED,
@@ -218,10 +228,11 @@ def _reserve_one(
         )
         return None
     if not has_slot:
+        RATE_LIMIT_WAITS.labels(limiter="signer").inc()
         release([row], after=RETRY_SOON, reason="signer rate limit")
         return None
     try:
-        payload = order_sign(account=row.account, request=_request(row, size), market=plan.quote.market)
+        payload = custody_sign(account=row.account, request=_request(row, size), market=plan.quote.market)
     except (InvalidOrder, SigningFailed) as exc:
         reason = Reason.BELOW_MIN_SIZE if exc.reason == "below_min_size" else Reason.CUSTODY_NOT_READY
         finish(
@@ -232,9 +243,12 @@ def _reserve_one(
         )
         return None
     except VenueError as exc:
+        log.warning("copy %s blocked: the venue refused signing (%s): %s", row.code, exc.reason, exc.detail)
         finish([row], status=CopyTrade.Status.BLOCKED, reason=Reason.VENUE_VERSION, detail=exc.detail)
         return None
     now = timezone.now()
+    stage_observed("sign", row.claimed_at, now)
+    row.signed_at = now  # written with the batch; the POST stage is timed from it
     values: dict[str, object] = {
         "status": CopyTrade.Status.SIGNED,
         "signed_order": payload.to_json(),

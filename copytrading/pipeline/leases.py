@@ -22,6 +22,7 @@ from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
 
+from copytrading.metrics import copies_counted
 from copytrading.models import CopyTrade, Deployment
 from copytrading.pipeline.loading import load_held
 
@@ -79,7 +80,7 @@ def write_fenced(rows: list[CopyTrade], **values: Any) -> int:
 def finish(rows: list[CopyTrade], *, status: str, reason: str, detail: str = "") -> int:
     """End rows in a terminal state without an order (skipped/blocked/expired), lease released."""
     now = timezone.now()
-    return write_fenced(
+    written = write_fenced(
         rows,
         status=status,
         reason_code=reason,
@@ -89,6 +90,8 @@ def finish(rows: list[CopyTrade], *, status: str, reason: str, detail: str = "")
         finished_at=now,
         updated_at=now,
     )
+    copies_counted(status=status, reason=reason, count=written)
+    return written
 
 
 def release(rows: list[CopyTrade], *, after: timedelta, reason: str = "") -> int:

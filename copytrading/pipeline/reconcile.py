@@ -10,6 +10,7 @@ or FAILED. An unknown outcome is never retried with a new signature.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -17,6 +18,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from copytrading.metrics import reconciler_decided
 from copytrading.models import CopyTrade, Deployment
 from copytrading.pipeline.leases import finish, lease_length, lease_owner, write_fenced
 from copytrading.pipeline.loading import load_held
@@ -54,6 +56,27 @@ def copytrades_reconcile(*, ids: list[int]) -> int:
     return _reconcile(ids, now=timezone.now())
 
 
+@dataclass(frozen=True)
+class ReconcileFinding:
+    code: str
+    before: str
+    after: str
+    reason: str
+
+
+def copytrades_reconcile_report(*, ids: list[int]) -> tuple[int, list[ReconcileFinding]]:
+    """``copytrades_reconcile`` and what it found: each row's status before and after, and why."""
+    before = dict(CopyTrade.objects.filter(id__in=ids).values_list("id", "status"))
+    looked_at = copytrades_reconcile(ids=ids)
+    found = [
+        ReconcileFinding(str(code), before.get(row_id, ""), status, reason)
+        for row_id, code, status, reason in CopyTrade.objects.filter(id__in=ids)
+        .order_by("id")
+        .values_list("id", "code", "status", "reason_code")
+    ]
+    return looked_at, found
+
+
 def _reconcile(ids: list[int], *, now: datetime) -> int:
     rows = _take(ids, now=now)
     for row in rows:
@@ -63,11 +86,12 @@ def _reconcile(ids: list[int], *, now: datetime) -> int:
             else:
                 _resolve(row, now=now)
         except VenueError as exc:
-            log.warning("reconcile of %s deferred: %s", row.code, exc.reason)
+            _decided(row, "deferred", f"venue fault ({exc.reason}); asked again in 4 s", level=logging.WARNING)
             write_fenced([row], next_check_at=now + RECHECK * 2, lease_owner="", lease_until=None)
         except Exception:
             # A poison row must not stop the others (style C10): push it back a minute, log it.
-            log.exception("reconcile of %s failed", row.code)
+            reconciler_decided("error")
+            log.exception("copy %s: reconcile failed; looked at again in a minute", row.code)
             write_fenced([row], next_check_at=now + timedelta(minutes=1), lease_owner="", lease_until=None)
     return len(rows)
 
@@ -92,6 +116,9 @@ def _resolve(row: CopyTrade, *, now: datetime) -> None:
     elif lookup.kind == "not_found":
         _not_found(row, now=now)
     else:
+        _decided(
+            row, "lookup_failed", f"venue fault on lookup ({lookup.reason}); asked again in 2 s", level=logging.WARNING
+        )
         write_fenced(
             [row],
             next_check_at=now + RECHECK,
@@ -112,6 +139,7 @@ def _record_found(row: CopyTrade, order: VenueOrder, *, now: datetime) -> None:
     if order.size_matched > 0 and (order.is_dead or order.status == "MATCHED"):
         price = order.price or Decimal(row.planned_price or 0)
         usdc = (order.size_matched * price).quantize(Decimal("0.000001"))
+        _decided(row, "filled", f"the venue shows {order.size_matched} shares matched ({order.status})")
         write_fenced(
             [row],
             **release,
@@ -127,14 +155,18 @@ def _record_found(row: CopyTrade, order: VenueOrder, *, now: datetime) -> None:
         )
     elif order.is_open:
         status = CopyTrade.Status.DELAYED if order.status == "DELAYED" else CopyTrade.Status.LIVE
+        _decided(row, "open", f"the venue shows the order {order.status}")
         write_fenced([row], **release, status=status, next_check_at=now + RECHECK)
     elif order.status == "CANCELED_MARKET_RESOLVED":
+        _decided(row, "canceled", "the market resolved")
         write_fenced([row], **release)
         finish([row], status=CopyTrade.Status.CANCELED, reason=Reason.MARKET_RESOLVED)
     elif order.status == "INVALID":
+        _decided(row, "rejected", "the venue shows the order INVALID")
         write_fenced([row], **release)
         finish([row], status=CopyTrade.Status.REJECTED, reason=Reason.VENUE_REJECTED, detail="venue: INVALID")
     else:
+        _decided(row, "killed", f"the venue shows the order {order.status} with nothing matched")
         write_fenced([row], **release)
         finish([row], status=CopyTrade.Status.REJECTED, reason=Reason.KILLED, detail=f"venue: {order.status}")
 
@@ -144,10 +176,12 @@ def _not_found(row: CopyTrade, *, now: datetime) -> None:
     # A row the venue answered "retry later" for was definitely not placed: one look is enough.
     enough = count >= (1 if row.reason_code.startswith("retry_later") else NOT_FOUND_LIMIT)
     if not enough:
+        _decided(row, "not_found_again", f"not at the venue (lookup {count}); looked up again in 2 s")
         write_fenced([row], not_found_count=count, next_check_at=now + RECHECK, lease_owner="", lease_until=None)
         return
     max_age = timedelta(seconds=GuardrailSettings.current().max_leader_trade_age_seconds)
     if now - row.signal_time > max_age:
+        _decided(row, "expired", f"not at the venue after {count} lookups and too old to resend: expired")
         finish(
             [row],
             status=CopyTrade.Status.EXPIRED,
@@ -156,8 +190,20 @@ def _not_found(row: CopyTrade, *, now: datetime) -> None:
         )
         return
     if kill_switch_engaged():
+        _decided(row, "held_by_kill_switch", "not at the venue; the kill switch holds the resend")
         write_fenced([row], not_found_count=count, next_check_at=now + RECHECK, lease_owner="", lease_until=None)
         return
+    if row.account.paused:
+        # Not at the venue, so never placed; a paused account sends nothing more (S40: an API
+        # key or session signer the venue refused would only be refused again).
+        finish(
+            [row],
+            status=CopyTrade.Status.BLOCKED,
+            reason=Reason.ACCOUNT_PAUSED,
+            detail="never placed; the account was paused before it could be sent again",
+        )
+        return
+    _decided(row, "resent", f"not at the venue after {count} lookups: the same signed bytes are sent again")
     _resend(row, count=count, now=now)
 
 
@@ -165,6 +211,7 @@ def _resend(row: CopyTrade, *, count: int, now: datetime) -> None:
     try:
         payload = SignedOrderPayload.from_json(row.signed_order or {})
     except CorruptPayload as exc:
+        _decided(row, "expired", f"the stored order is unusable ({exc.reason}): expired", level=logging.WARNING)
         finish([row], status=CopyTrade.Status.EXPIRED, reason=Reason.NOT_FOUND, detail=f"stored order: {exc.detail}")
         return
     # Count the attempt before it leaves, so "submit_count = 0" always means never sent.
@@ -197,6 +244,7 @@ def _settle(row: CopyTrade, *, now: datetime) -> None:
             fee = sum((t.taker_fee_for_order(row.order_hash, fees=fees) for t in confirmed), Decimal(0))
         _confirm(row, shares=shares, usdc=usdc, fee=fee, failed=bool(failed) and not confirmed, now=now)
     elif now - (row.filled_at or now) > SETTLE_GIVE_UP:
+        _decided(row, "settlement_gave_up", "trades not final after an hour: failed", level=logging.WARNING)
         finish(
             [row],
             status=CopyTrade.Status.FAILED,
@@ -204,6 +252,8 @@ def _settle(row: CopyTrade, *, now: datetime) -> None:
             detail="trades not final after an hour",
         )
     else:
+        # Waiting for the chain is not a decision worth a line every 2 s; it is counted.
+        reconciler_decided("settling")
         write_fenced([row], next_check_at=now + SETTLEMENT_CHECK, lease_owner="", lease_until=None)
 
 
@@ -220,8 +270,10 @@ def _trades_of(row: CopyTrade) -> list[VenueTrade]:
 def _confirm(row: CopyTrade, *, shares: Decimal, usdc: Decimal, fee: Decimal, failed: bool, now: datetime) -> None:
     with transaction.atomic():
         if failed:
+            _decided(row, "settlement_failed", "its trades failed on chain: nothing credited", level=logging.WARNING)
             finish([row], status=CopyTrade.Status.FAILED, reason=Reason.SETTLEMENT_FAILED)
             return
+        _decided(row, "confirmed", f"confirmed on chain: {shares} shares for {usdc} pUSD, fee {fee} pUSD")
         price = (usdc / shares).quantize(Decimal("0.0000000001")) if shares else None
         if write_fenced(
             [row],
@@ -235,3 +287,9 @@ def _confirm(row: CopyTrade, *, shares: Decimal, usdc: Decimal, fee: Decimal, fa
             lease_until=None,
         ):
             position_apply_fill(trade=row, shares=shares, usdc=usdc, fee=fee)
+
+
+def _decided(row: CopyTrade, decision: str, words: str, *, level: int = logging.INFO) -> None:
+    """One line per reconciler decision, with the copy's public id, and its counter."""
+    reconciler_decided(decision)
+    log.log(level, "copy %s: reconciler: %s", row.code, words)

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.utils import timezone
 
-from copytrading.controls import account_set_paused
+from accounts.models import TradingAccount
+from copytrading.controls import account_session_lost, account_set_paused
+from copytrading.metrics import copies_counted, stage_observed
 from copytrading.models import CopyTrade
 from copytrading.pipeline.batched import write_fenced_each
 from copytrading.pipeline.leases import finish, lease_length, write_fenced
@@ -57,11 +59,17 @@ def submit_signed(signed: list[Signed]) -> int:
     values: dict[int, dict[str, object]] = {}
     unknown = total = sent = 0
     lost: set[int] = set()
+    # Accounts an answer of this batch paused: none of their remaining orders leaves (S40).
+    stopped: set[int] = set()
+    held: list[CopyTrade] = []
     renew_at = timezone.now() + lease_length() / 2
     for index, item in enumerate(signed):
         if kill_switch_engaged():
             _never_sent([later.row for later in signed[index:] if later.row.id not in lost])
             break
+        if item.row.account_id in stopped:
+            held.append(item.row)
+            continue
         if timezone.now() >= renew_at:
             # A slow venue can stretch a batch past the lease; renew it for the rows still to
             # send, and leave the ones already taken over to their new holder (same bytes).
@@ -79,12 +87,30 @@ def submit_signed(signed: list[Signed]) -> int:
             unknown += is_failure(answer)
         answered.append(item.row)
         values[item.row.id] = {"submitted_at": sent_at, **answer_values(row=item.row, answer=answer)}
+        if item.row.account.paused:
+            stopped.add(item.row.account_id)
     if total > unknown:
         breaker_record(unknown=False, count=total - unknown)
     if unknown:
         breaker_record(unknown=True, count=unknown)
-    write_fenced_each(answered, values)
+    written = write_fenced_each(answered, values)
+    for row in answered:
+        if row.id in written:
+            answer_observed(row=row, values=values[row.id])
+    if held:
+        _held_for_pause(held)
     return sent
+
+
+def _held_for_pause(rows: list[CopyTrade]) -> None:
+    """Signed, never sent, and their account was paused by an answer of the same batch."""
+    write_fenced(rows, submit_count=0)
+    finish(
+        rows,
+        status=CopyTrade.Status.BLOCKED,
+        reason=Reason.ACCOUNT_PAUSED,
+        detail="the venue refused an earlier order of this account; this one was never sent",
+    )
 
 
 def _never_sent(rows: list[CopyTrade]) -> None:
@@ -105,8 +131,32 @@ def post_and_record(*, row: CopyTrade, payload: SignedOrderPayload) -> Classific
         return None
     if counts_for_breaker(answer):
         breaker_record(unknown=is_failure(answer))
-    record_answer(row=row, answer=answer)
+    values = answer_values(row=row, answer=answer)
+    if write_fenced([row], **values):
+        answer_observed(row=row, values=values)  # a resend: its stages are not a first copy's
     return answer
+
+
+def answer_observed(*, row: CopyTrade, values: dict[str, object]) -> None:
+    """Count a recorded answer, time its stages, and log it when it is a fault or a refusal.
+
+    One line per fault (no answer, 5xx, unreadable, halts, 429) at WARNING and per refusal at
+    INFO, with the copy's public id; placed orders are on their row and are not logged.
+    """
+    status = str(values.get("status", row.status))
+    reason = str(values.get("reason_code") or values.get("venue_status") or "")
+    copies_counted(status=status, reason=reason)
+    sent_at, recorded_at = values.get("submitted_at"), values.get("recorded_at")
+    if isinstance(sent_at, datetime) and isinstance(recorded_at, datetime):
+        stage_observed("post", row.signed_at, sent_at)
+        stage_observed("answer", sent_at, recorded_at)
+    detail = values.get("reason_detail", "")
+    if status == CopyTrade.Status.REJECTED:
+        log.info("copy %s: the venue rejected the order (%s): %s", row.code, reason, detail)
+    elif status == CopyTrade.Status.UNKNOWN:
+        log.warning("copy %s: venue fault, outcome unknown (%s): %s; reconciling by hash", row.code, reason, detail)
+    elif reason.startswith("retry_later"):
+        log.warning("copy %s: venue fault, not placed (%s): %s; the same bytes go again", row.code, reason, detail)
 
 
 # A venue that answers "halted" is as unusable as one that does not answer: both open the
@@ -148,10 +198,6 @@ def _post(*, row: CopyTrade, payload: SignedOrderPayload) -> Classification | No
         return None
 
 
-def record_answer(*, row: CopyTrade, answer: Classification) -> int:
-    return write_fenced([row], **answer_values(row=row, answer=answer))
-
-
 def answer_values(*, row: CopyTrade, answer: Classification) -> dict[str, object]:
     """What the venue's answer writes on the row (and, for a refused API key, the account paused)."""
     now = timezone.now()
@@ -166,6 +212,10 @@ def answer_values(*, row: CopyTrade, answer: Classification) -> dict[str, object
                 actor="system:venue",
                 reason="the venue refused this account's API key",
             )
+        elif answer.reason == "invalid_signature" and row.account.mode == TradingAccount.Mode.SESSION:
+            # The deposit wallet no longer accepts our session signer (revoked or expired):
+            # every further order would meet the same refusal. Pause at once, say why.
+            account_session_lost(account=row.account, detail=answer.detail)
         reason = Reason.KILLED if answer.reason == "killed" else Reason.VENUE_REJECTED
         detail = answer.detail if reason == Reason.KILLED else f"{answer.reason}: {answer.detail}"
         return {

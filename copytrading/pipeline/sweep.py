@@ -5,17 +5,22 @@ worker died holding a lease (invariant I3): it re-sends work, and expires what i
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Q
+from django.db import transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from copytrading.fanout import RESEND_AFTER, dispatch_execute, fanout_enqueue, routed_to
+from copytrading.metrics import copies_counted
 from copytrading.models import CopyRelationship, CopyTrade, Deployment, LeaderTrade
 from copytrading.pipeline.leases import MAX_ATTEMPTS
 from copytrading.reasons import Reason
-from polyhunter.audit import Actor, audit_record
+from polyhunter.audit import Actor, actor_label, audit_record
+
+log = logging.getLogger(__name__)
 
 STALE_AFTER = timedelta(minutes=10)
 FANOUT_GRACE = timedelta(seconds=5)
@@ -42,30 +47,37 @@ def sweep_deployment(*, deployment: Deployment, now: datetime | None = None) -> 
 def _expire_stale(*, deployment: Deployment, now: datetime) -> int:
     """PENDING/CLAIMED rows older than 10 minutes never get an order: they expire with a reason."""
     stale = Q(status=CopyTrade.Status.PENDING) | Q(status=CopyTrade.Status.CLAIMED, lease_until__lt=now)
-    return CopyTrade.objects.filter(stale, deployment=deployment, created_at__lt=now - STALE_AFTER).update(
-        status=CopyTrade.Status.EXPIRED,
-        reason_code=Reason.EXPIRED_PENDING,
-        reason_detail="not processed within 10 minutes",
-        lease_owner="",
-        lease_until=None,
-        finished_at=now,
-        updated_at=now,
-    )
+    rows = CopyTrade.objects.filter(stale, deployment=deployment, created_at__lt=now - STALE_AFTER)
+    return _expire(rows, detail="not processed within 10 minutes", now=now)
 
 
 def _expire_poison(*, deployment: Deployment, now: datetime) -> int:
     """A row claimed MAX_ATTEMPTS times without finishing keeps killing its worker: stop it."""
-    return CopyTrade.objects.filter(
+    rows = CopyTrade.objects.filter(
         deployment=deployment, status=CopyTrade.Status.CLAIMED, lease_until__lt=now, attempts__gte=MAX_ATTEMPTS
-    ).update(
-        status=CopyTrade.Status.EXPIRED,
-        reason_code=Reason.EXPIRED_PENDING,
-        reason_detail=f"abandoned after {MAX_ATTEMPTS} attempts",
-        lease_owner="",
-        lease_until=None,
-        finished_at=now,
-        updated_at=now,
     )
+    return _expire(rows, detail=f"abandoned after {MAX_ATTEMPTS} attempts", now=now)
+
+
+def _expire(rows: QuerySet[CopyTrade], *, detail: str, now: datetime) -> int:
+    """Expire a batch of these rows, locked first so the ones written are exactly the ones logged."""
+    with transaction.atomic():
+        found = list(rows.select_for_update(skip_locked=True).order_by("id").values_list("id", "code")[:BATCH])
+        if not found:
+            return 0
+        count = CopyTrade.objects.filter(id__in=[row_id for row_id, _ in found]).update(
+            status=CopyTrade.Status.EXPIRED,
+            reason_code=Reason.EXPIRED_PENDING,
+            reason_detail=detail,
+            lease_owner="",
+            lease_until=None,
+            finished_at=now,
+            updated_at=now,
+        )
+        copies_counted(status=CopyTrade.Status.EXPIRED, reason=Reason.EXPIRED_PENDING, count=count)
+    for _, code in found:
+        log.info("copy %s expired: %s", code, detail)
+    return count
 
 
 def _resend(*, deployment: Deployment, now: datetime) -> int:
@@ -121,11 +133,17 @@ def copytrades_expire(*, ids: list[int], actor: Actor, reason: str) -> int:
         finished_at=now,
         updated_at=now,
     )
+    expired = candidates[:count] if count == len(candidates) else candidates
+    copies_counted(status=CopyTrade.Status.EXPIRED, reason=Reason.EXPIRED_PENDING, count=count)
+    for code in CopyTrade.objects.filter(id__in=expired, status=CopyTrade.Status.EXPIRED).values_list(
+        "code", flat=True
+    ):
+        log.info("copy %s expired by %s: %s", code, actor_label(actor), reason)
     audit_record(
         actor=actor,
         action="copytrade.expire",
         reason=reason,
         before={"ids": ids},
-        after={"expired": candidates[:count] if count == len(candidates) else candidates},
+        after={"expired": expired},
     )
     return count

@@ -9,9 +9,18 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import TradingAccount
 from accounts.services import AccountError, account_create
-from copytrading.forms import AccountCreateForm, SpeedCustodyForm
+from copytrading.controls import account_session_restored
+from copytrading.forms import AccountCreateForm, SessionCustodyForm, SpeedCustodyForm
 from copytrading.views.common import current_user
 from execution.custody import CustodyError, custody_set_paper, custody_set_speed, custody_status
+from execution.custody_modes import MODES
+from execution.session_custody import (
+    SessionCustodyError,
+    custody_set_session,
+    session_rotate,
+    session_use_wallet,
+    session_verify,
+)
 
 SECRET_INPUTS = ("private_key", "api_key", "api_secret", "api_passphrase")
 
@@ -36,14 +45,27 @@ def custody(request: HttpRequest) -> HttpResponse:
     return render(request, "copytrading/custody.html", {"accounts": accounts, "form": form})
 
 
-def _account_page(request: HttpRequest, account: TradingAccount, speed_form: SpeedCustodyForm) -> HttpResponse:
-    context = {"account": account, "status": custody_status(account), "speed_form": speed_form}
+def _account_page(
+    request: HttpRequest,
+    account: TradingAccount,
+    speed_form: SpeedCustodyForm | None = None,
+    session_form: SessionCustodyForm | None = None,
+) -> HttpResponse:
+    status = custody_status(account)
+    session_initial = {"owner_address": status.session.owner_address} if status.session else None
+    context = {
+        "account": account,
+        "status": status,
+        "modes": MODES,
+        "speed_form": speed_form or SpeedCustodyForm(),
+        "session_form": session_form or SessionCustodyForm(initial=session_initial),
+    }
     return render(request, "copytrading/custody_account.html", context)
 
 
 @login_required
 def custody_account(request: HttpRequest, code: str) -> HttpResponse:
-    return _account_page(request, _own_account(request, code), SpeedCustodyForm())
+    return _account_page(request, _own_account(request, code))
 
 
 @login_required
@@ -82,3 +104,62 @@ def custody_speed(request: HttpRequest, code: str) -> HttpResponse:
             messages.success(request, "Key and API credentials are set. They are stored encrypted and never shown.")
             return redirect("custody_account", code=account.code)
     return _account_page(request, account, form)
+
+
+@login_required
+@require_POST
+def custody_session(request: HttpRequest, code: str) -> HttpResponse:
+    account = _own_account(request, code)
+    form = SessionCustodyForm(request.POST)
+    if form.is_valid():
+        try:
+            custody_set_session(account=account, owner_address=form.cleaned_data["owner_address"], actor=request.user)
+        except (SessionCustodyError, CustodyError) as exc:
+            field = getattr(exc, "field", "")
+            form.add_error(field if field in form.fields else None, str(exc))
+        else:
+            messages.success(request, "Now authorise PolyHunter's session signer for your deposit wallet (below).")
+            return redirect("custody_account", code=account.code)
+    return _account_page(request, account, session_form=form)
+
+
+@login_required
+@require_POST
+def custody_session_verify(request: HttpRequest, code: str) -> HttpResponse:
+    account = _own_account(request, code)
+    try:
+        verified = session_verify(account=account, actor=request.user)
+    except SessionCustodyError as exc:
+        messages.error(request, str(exc))
+    else:
+        account_session_restored(account=verified, actor=request.user)
+        messages.success(request, "Authorisation confirmed: PolyHunter copies your follows with the session signer.")
+    return redirect("custody_account", code=account.code)
+
+
+@login_required
+@require_POST
+def custody_session_wallet(request: HttpRequest, code: str) -> HttpResponse:
+    account = _own_account(request, code)
+    try:
+        session_use_wallet(account=account, wallet=request.POST.get("wallet", ""), actor=request.user)
+    except SessionCustodyError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "Deposit wallet changed: authorise the session signer for this one.")
+    return redirect("custody_account", code=account.code)
+
+
+@login_required
+@require_POST
+def custody_session_rotate(request: HttpRequest, code: str) -> HttpResponse:
+    account = _own_account(request, code)
+    try:
+        session_rotate(account=account, actor=request.user)
+    except SessionCustodyError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request, "A new session signer is waiting for your authorisation; the current one copies until then."
+        )
+    return redirect("custody_account", code=account.code)

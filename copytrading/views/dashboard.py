@@ -4,7 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from copytrading.summaries import dashboard_for, recent_copies
+from copytrading.summaries import dashboard_for, recent_copies, session_alerts
 from copytrading.views.common import current_user as _user
 from polyhunter.lib.charts import line_chart
 
@@ -13,7 +13,8 @@ from polyhunter.lib.charts import line_chart
 def dashboard(request: HttpRequest) -> HttpResponse:
     data = dashboard_for(_user(request))
     chart = line_chart([(p.at, p.pnl) for p in data.pnl])
-    return render(request, "copytrading/dashboard.html", {"data": data, "chart": chart})
+    alerts = session_alerts(_user(request))
+    return render(request, "copytrading/dashboard.html", {"data": data, "chart": chart, "custody_alerts": alerts})
 
 
 @login_required

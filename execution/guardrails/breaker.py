@@ -11,10 +11,15 @@ Clean rejects, our own throttling and requests that never left never count as fa
 
 from __future__ import annotations
 
+import logging
 import time
 from decimal import Decimal
 
 from django.core.cache import cache
+
+from execution.metrics import BREAKER_CHANGES
+
+logger = logging.getLogger(__name__)
 
 PREFIX = "breaker:v1"
 
@@ -48,3 +53,32 @@ def breaker_counts(*, window_seconds: int, now: float | None = None) -> tuple[in
 def breaker_is_open(*, window_seconds: int, min_orders: int, ratio: Decimal, now: float | None = None) -> bool:
     total, unknown = breaker_counts(window_seconds=window_seconds, now=now)
     return total >= min_orders and Decimal(unknown) >= ratio * total
+
+
+# Shared latch: set by the first worker that sees the breaker open, removed by the first that
+# sees it closed, so each change is logged and counted once however many workers watch it.
+OPEN_SINCE_KEY = "polyhunter:breaker:open-since"
+_seen_open = False
+
+
+def breaker_watch(*, is_open: bool, copy_code: str, now: float | None = None) -> str | None:
+    """Report a change of the breaker seen by this batch ("opened"/"closed"), once across workers.
+
+    Free while the breaker is closed and this process never saw it open; while it is open (no
+    order leaves anyway) each batch tries the latch once.
+    """
+    global _seen_open
+    if not is_open and not _seen_open:
+        return None
+    _seen_open = is_open
+    if is_open:
+        if not cache.add(OPEN_SINCE_KEY, now if now is not None else time.time(), timeout=None):
+            return None
+        logger.warning("circuit breaker opened: new copies are blocked (first: copy %s)", copy_code)
+        BREAKER_CHANGES.labels(to="opened").inc()
+        return "opened"
+    if not cache.delete(OPEN_SINCE_KEY):
+        return None
+    logger.info("circuit breaker closed: copies flow again (first: copy %s)", copy_code)
+    BREAKER_CHANGES.labels(to="closed").inc()
+    return "closed"

@@ -28,19 +28,27 @@ class _KeyRecord:
     credentials: ApiCredentials
     secret_key: bytes
     active: bool = False
+    revoked: bool = False
 
 
 class ApiKeys:
-    """Deterministic credentials per (signer, nonce), so a restarted simulator derives the same ones."""
+    """Deterministic credentials per (signer, nonce), so a restarted simulator derives the same ones.
+
+    A deleted key is gone for good: creating a key again for the same (signer, nonce) gives a new
+    key, secret and passphrase (the next generation), never the deleted ones.
+    """
 
     def __init__(self, *, seed: bytes, chain_id: int, window_s: int) -> None:
         self._seed = seed
         self.chain_id = chain_id
         self.window_s = window_s
         self._by_key: dict[str, _KeyRecord] = {}
+        self._generations: dict[tuple[str, int], int] = {}
 
     def _derive(self, address: str, nonce: int) -> _KeyRecord:
-        material = hmac.new(self._seed, f"{address}:{nonce}".encode(), hashlib.sha256).digest()
+        generation = self._generations.get((address, nonce), 0)
+        label = f"{address}:{nonce}" if generation == 0 else f"{address}:{nonce}:{generation}"
+        material = hmac.new(self._seed, label.encode(), hashlib.sha256).digest()
         key = str(uuid.UUID(bytes=material[:16], version=4))
         record = self._by_key.get(key)
         if record is None:
@@ -77,8 +85,11 @@ class ApiKeys:
 
     def revoke(self, key: str) -> None:
         record = self._by_key.get(key)
-        if record is not None:
+        if record is not None and not record.revoked:
             record.active = False
+            record.revoked = True
+            slot = (record.credentials.address, record.credentials.nonce)
+            self._generations[slot] = self._generations.get(slot, 0) + 1
 
     def _verify_l1(self, headers: Mapping[str, str], now: float) -> tuple[str, int]:
         refused = VenueError(errors.INVALID_L1_HEADERS, 401)

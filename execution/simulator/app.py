@@ -14,7 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
-from . import control, errors, shapes
+from . import control, errors, extras, relayer, shapes
 from .errors import VenueError
 from .jsonout import dumps as dumps_numbers
 from .models import ApiCredentials
@@ -54,6 +54,11 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         return await handler(request)
     except VenueError as refusal:
         return _refusal(refusal)
+    except web.HTTPNotFound:
+        # An unknown path answers JSON like every other error (clients parse the body).
+        return error_response(errors.NOT_FOUND, 404)
+    except web.HTTPMethodNotAllowed:
+        return error_response(errors.METHOD_NOT_ALLOWED, 405)
 
 
 @web.middleware
@@ -166,8 +171,9 @@ async def neg_risk(request: web.Request) -> web.Response:
 
 
 async def fee_rate(request: web.Request) -> web.Response:
-    _venue(request).market_for_token(_token_param(request))
-    return json_response({"base_fee": 0})
+    # The legacy (V1) fee in basis points: the market's taker rate, e.g. 0.072 -> 720.
+    market = _venue(request).market_for_token(_token_param(request))
+    return json_response({"base_fee": int(market.fee_rate * 10_000)})
 
 
 def _best(request: web.Request) -> tuple[str | None, str | None]:
@@ -382,5 +388,7 @@ def build_app(venue: Venue) -> web.Application:
     get("/positions", data_positions)
     get("/v2/trades", data_trades_v2)
     get("/v2/activity", data_activity_v2)
+    extras.add_routes(app, VENUE)
+    relayer.add_routes(app, _venue, json_response, _l2)
     control.add_routes(app, VENUE)
     return app

@@ -200,8 +200,22 @@ async def trades(request: web.Request, venue: Venue) -> web.Response:
 
 async def session_signer(request: web.Request, venue: Venue) -> web.Response:
     body = await _body(request)
-    venue.authorize_session_signer(body["wallet"], body["session_key"])
-    return _answer({"ok": True})
+    venue.authorize_session_signer(
+        body["wallet"],
+        body["session_key"],
+        scopes=tuple(body.get("scopes", ["CLOB"])),
+        valid_until=body.get("valid_until"),
+    )
+    return _answer(venue.session_signers(body["wallet"]))
+
+
+async def revoke_session_signer(request: web.Request, venue: Venue) -> web.Response:
+    body = await _body(request)
+    return _answer({"revoked": venue.revoke_session_signer(body["wallet"], body["session_key"])})
+
+
+async def session_signers(request: web.Request, venue: Venue) -> web.Response:
+    return _answer(venue.session_signers(request.match_info["wallet"]))
 
 
 async def deposit_wallet(request: web.Request, venue: Venue) -> web.Response:
@@ -237,6 +251,8 @@ def add_routes(app: web.Application, key: web.AppKey[Venue]) -> None:
         ("GET", "/_sim/orders/{order_id}", one_order),
         ("GET", "/_sim/trades", trades),
         ("POST", "/_sim/session-signers", session_signer),
+        ("POST", "/_sim/session-signers/revoke", revoke_session_signer),
+        ("GET", "/_sim/session-signers/{wallet}", session_signers),
         ("POST", "/_sim/deposit-wallets", deposit_wallet),
     ]
     for method, path, handler in routes:

@@ -35,6 +35,11 @@ _CLOB_AUTH_MESSAGE_HASH = keccak(text=CLOB_AUTH_MESSAGE)
 _DEPOSIT_WALLET_NAME_HASH = keccak(text="DepositWallet")
 _DEPOSIT_WALLET_VERSION_HASH = keccak(text="1")
 _ZERO_WORD = bytes(32)
+CALL_TYPEHASH = keccak(text="Call(address target,uint256 value,bytes data)")
+BATCH_TYPEHASH = keccak(
+    text="Batch(address wallet,uint256 nonce,uint256 deadline,Call[] calls)"
+    "Call(address target,uint256 value,bytes data)"
+)
 
 
 class SignatureError(ValueError):
@@ -153,6 +158,28 @@ def deposit_wallet_digest(*, chain_id: int, wallet: bytes, app_domain_separator:
         + _ZERO_WORD
     )
     return typed_digest(app_domain_separator, typed_data_sign)
+
+
+def deposit_wallet_domain_separator(chain_id: int, wallet: bytes) -> bytes:
+    return keccak(
+        DOMAIN_WITH_CONTRACT_TYPEHASH
+        + _DEPOSIT_WALLET_NAME_HASH
+        + _DEPOSIT_WALLET_VERSION_HASH
+        + word(chain_id)
+        + address_word(wallet)
+    )
+
+
+def deposit_wallet_batch_digest(
+    *, chain_id: int, wallet: bytes, nonce: int, deadline: int, calls: list[tuple[bytes, int, bytes]]
+) -> bytes:
+    """What a deposit wallet's owner signs to have the relayer run calls from the wallet
+    (EIP-712 ``Batch`` on the wallet's ``DepositWallet`` domain; calls are (target, value, data))."""
+    call_hashes = b"".join(
+        keccak(CALL_TYPEHASH + address_word(target) + word(value) + keccak(data)) for target, value, data in calls
+    )
+    struct_hash = keccak(BATCH_TYPEHASH + address_word(wallet) + word(nonce) + word(deadline) + keccak(call_hashes))
+    return typed_digest(deposit_wallet_domain_separator(chain_id, wallet), struct_hash)
 
 
 def decode_secret(secret: str) -> bytes:

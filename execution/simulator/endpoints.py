@@ -15,6 +15,7 @@ from .errors import VenueError
 from .faults import FaultBook
 from .intake import Intake, parse_and_verify
 from .models import ApiCredentials, Fault, Market, TradingMode
+from .sessions import CLOB_SCOPE, SessionRegistry
 
 POST_ONLY_RETRY_AFTER_S = 60
 
@@ -29,7 +30,7 @@ class VenueEndpoints:
     engine: Engine
     api_keys: ApiKeys
     faults: FaultBook
-    _sessions: set[tuple[bytes, bytes]]
+    sessions: SessionRegistry
     _deposit_owners: dict[bytes, bytes]
 
     def authenticate(self, headers: Mapping[str, str], *, method: str, path: str, body: bytes) -> ApiCredentials:
@@ -82,7 +83,7 @@ class VenueEndpoints:
                 chain_id=self.chain_id,
                 now=now,
                 min_marketable_buy=self.min_marketable_buy,
-                session_authorized=lambda wallet, key: (wallet, key) in self._sessions,
+                session_authorized=lambda wallet, key: self.sessions.allows(wallet, key, CLOB_SCOPE, now),
                 registered_owner=self._deposit_owners.get,
             )
             self._check_restriction(intake)

@@ -175,14 +175,15 @@ class Engine:
 
     def _check_funds(self, order: Order, fee: int) -> None:
         account = self.ledger.account(order.maker)
+        needed = order.maker_amount + fee if order.side == "BUY" else order.maker_amount
         if not account.approved:
-            raise VenueError(errors.balance_too_low(0))
+            raise VenueError(errors.balance_too_low(0, needed))
         pusd, shares = self.available(order.maker, order.token_id, exclude=order)
         if order.side == "BUY":
-            if order.maker_amount + fee > pusd:
-                raise VenueError(errors.balance_too_low(max(pusd, 0)))
-        elif order.maker_amount > shares:
-            raise VenueError(errors.balance_too_low(max(shares, 0)))
+            if needed > pusd:
+                raise VenueError(errors.balance_too_low(max(pusd, 0), needed))
+        elif needed > shares:
+            raise VenueError(errors.balance_too_low(max(shares, 0), needed))
 
     # -- placement ------------------------------------------------------------------------------
 
@@ -254,6 +255,9 @@ class Engine:
             if order.order_type == "GTD":
                 self._schedule(float(order.expiration), "expire", order.order_id)
         else:
+            # A marketable BUY spends its pUSD and may take more shares than its size at the limit:
+            # the venue never shows more matched than the order's size, so the size is what it took.
+            order.original_size = max(order.original_size, order.size_matched)
             self._close(order, "MATCHED")
         return trades
 

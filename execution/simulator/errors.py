@@ -47,7 +47,24 @@ INVALID_ORDER_PARAMS: Final = "invalid order params payload"
 INVALID_TRADE_PARAMS: Final = "Invalid trade params payload"
 
 
+# The real venue's 404/405 bodies are not published; these are the simulator's words, as JSON.
+NOT_FOUND: Final = "Not Found"
+METHOD_NOT_ALLOWED: Final = "Method Not Allowed"
+INVALID_HEARTBEAT_ID: Final = "Invalid Heartbeat ID"
+
 MAKER_NOT_ALLOWED: Final = "maker address not allowed, please use the deposit wallet flow"
+
+# The relayer's session-signer endpoints publish no error texts (reference §12): these are the
+# simulator's, named in docs/simulator.md. An order signed by a signer whose grant is missing,
+# expired, revoked or out of scope fails the wallet's ERC-1271 check: INVALID_SIGNATURE above.
+RELAYER_UNAUTHORIZED: Final = "invalid authorization headers"
+RELAYER_INVALID_PAYLOAD: Final = "invalid session signer request"
+RELAYER_INVALID_SIGNATURE: Final = "invalid signature: not signed by the deposit wallet owner"
+RELAYER_INVALID_NONCE: Final = "invalid nonce"
+RELAYER_EXPIRED_DEADLINE: Final = "deadline expired"
+SESSION_SIGNER_NOT_FOUND: Final = "session signer not found"
+TRANSACTION_NOT_FOUND: Final = "transaction not found"
+NO_DEPOSIT_WALLET: Final = "no deposit wallet for this api key"
 
 
 def address_banned(address: str) -> str:
@@ -97,8 +114,12 @@ def marketable_buy_too_small(amount: Decimal, minimum: Decimal) -> str:
     return f"invalid amount for a marketable BUY order (${text(amount)}), min size: {text(minimum)}"
 
 
-def balance_too_low(balance_base_units: int) -> str:
-    return f"{NOT_ENOUGH_BALANCE}: the balance is not enough -> balance: {balance_base_units}"
+def balance_too_low(balance_base_units: int, order_amount_base_units: int) -> str:
+    """Both in base units, as the venue prints them (what the wallet has, what the order needs)."""
+    return (
+        f"{NOT_ENOUGH_BALANCE}: the balance is not enough -> balance: {balance_base_units}, "
+        f"order amount: {order_amount_base_units}"
+    )
 
 
 class VenueError(Exception):

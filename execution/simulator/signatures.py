@@ -3,8 +3,8 @@
 Types 0/1/2 are a plain ECDSA signature by the EOA, with the maker being the EOA itself, its
 Polymarket proxy or its Safe. Type 3 is a deposit wallet (ERC-1271): the owner's signature over an
 ERC-7739 `TypedDataSign` wrapper followed by a trailer that must rebuild the order hash; a session
-key's signature carries the ERC-6492-style magic suffix and is accepted only for a pair the
-simulator was told about (the chain would read it from the wallet's storage).
+key's signature carries the ERC-6492-style magic suffix, names the signer it claims to be, and is accepted
+only while the wallet's registry (sessions.py) holds an unexpired, unrevoked CLOB grant for it.
 """
 
 from __future__ import annotations
@@ -52,11 +52,15 @@ def verify_order_signature(
         raise SignatureError("unknown signature type")
     if maker != signer:
         raise SignatureError("a deposit-wallet order is signed by the wallet itself")
-    session = signature.endswith(_SESSION_MAGIC)
-    if session:
-        signature = _unwrap_session(signature)
+    declared: bytes | None = None
+    if signature.endswith(_SESSION_MAGIC):
+        declared, signature = _unwrap_session(signature)
     key = _verify_erc7739(digest=digest, chain_id=chain_id, wallet=maker, signature=signature)
-    if session:
+    if declared is not None:
+        # The wallet looks the declared signer up in its registry and checks the signature
+        # against it: a wrapper naming one signer and signed by another is a forgery.
+        if key != declared:
+            raise SignatureError("session signature not made by the signer it names")
         if not session_authorized(maker, key):
             raise SignatureError("session key not authorised for this deposit wallet")
         return key
@@ -70,13 +74,19 @@ def verify_order_signature(
     return key
 
 
-def _unwrap_session(signature: bytes) -> bytes:
+def _unwrap_session(signature: bytes) -> tuple[bytes, bytes]:
+    """(declared session signer, inner ERC-7739 signature) of ``abi.encode(bytes32 signer,
+    bytes32 0, bytes sig) ‖ magic`` (polymarket-client ``wrap_deposit_wallet_session_signer_signature``)."""
     try:
-        _signer_id, _zero, inner = abi_decode(["bytes32", "bytes32", "bytes"], signature[: -len(_SESSION_MAGIC)])
+        signer_id, zero, inner = abi_decode(["bytes32", "bytes32", "bytes"], signature[: -len(_SESSION_MAGIC)])
     except Exception as exc:  # eth_abi raises its own hierarchy for garbage
         raise SignatureError("malformed session signature") from exc
+    assert isinstance(signer_id, bytes)
+    assert isinstance(zero, bytes)
     assert isinstance(inner, bytes)
-    return inner
+    if signer_id[:12] != bytes(12) or zero != bytes(32):
+        raise SignatureError("malformed session signature")
+    return signer_id[12:], inner
 
 
 def _verify_erc7739(*, digest: bytes, chain_id: int, wallet: bytes, signature: bytes) -> bytes:

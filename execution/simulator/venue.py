@@ -21,6 +21,7 @@ from .crypto import address_bytes, hex_address
 from .endpoints import VenueEndpoints
 from .engine import Engine
 from .faults import FaultBook
+from .heartbeats import HeartbeatBook
 from .models import (
     ActivityRow,
     ApiCredentials,
@@ -35,7 +36,9 @@ from .models import (
     to_price_e4,
     units_decimal,
 )
+from .relayer import RelayerEndpoints
 from .scenario import BookSpec, LeaderTradeSpec, Scenario, dec, house_book, leader_trade
+from .sessions import SessionRegistry
 
 # The wallet behind seeded book liquidity: unbounded balances, never moves.
 HOUSE_WALLET = "0x5151515151515151515151515151515151515151"
@@ -43,7 +46,7 @@ DEFAULT_CREDENTIALS_SEED = b"polyhunter venue simulator"
 _TRADING_MODES = ("normal", "cancel_only", "disabled", "post_only")
 
 
-class Venue(VenueEndpoints):
+class Venue(VenueEndpoints, RelayerEndpoints):
     def __init__(
         self,
         scenario: Scenario | Mapping[str, Any] | str | Path | None = None,
@@ -74,8 +77,11 @@ class Venue(VenueEndpoints):
         self.engine = Engine(ledger=self.ledger, seed=self._seed)
         self.api_keys = ApiKeys(seed=self._credentials_seed, chain_id=self.chain_id, window_s=self._auth_window_s)
         self.faults = FaultBook(self._seed)
+        self.heartbeats = HeartbeatBook()
+        self.dropped_notifications: dict[str, set[int]] = {}
         self.engine.trade_should_fail = self.faults.take_trade_failure
-        self._sessions: set[tuple[bytes, bytes]] = set()
+        self.sessions = SessionRegistry()
+        self._relayed: dict[str, dict[str, object]] = {}
         self._deposit_owners: dict[bytes, bytes] = {}
         self.recenter_on_leader_trades = False
         self.house_levels = 5
@@ -201,10 +207,6 @@ class Venue(VenueEndpoints):
         """The L2 credentials of a signer, created if needed (what /auth/api-key would return)."""
         with self.lock:
             return self.api_keys.issue(hex_address(address_bytes(address)), nonce)
-
-    def authorize_session_signer(self, wallet: str, session_key: str) -> None:
-        with self.lock:
-            self._sessions.add((address_bytes(wallet), address_bytes(session_key)))
 
     def register_deposit_wallet(self, wallet: str, owner: str) -> None:
         """Declare a deposit wallet's owner when it is not the CREATE2 address of that owner."""
@@ -384,9 +386,14 @@ class Venue(VenueEndpoints):
         return [self.engine.trades[t] for t in trade_ids]
 
     def run_due(self) -> None:
-        """Run what is due now: taker delays, GTD expiry, automatic settlement."""
+        """Run what is due now: taker delays, GTD expiry, automatic settlement, silent heartbeats."""
         with self.lock:
-            self.engine.run_due(self.clock())
+            now = self.clock()
+            self.engine.run_due(now)
+            for key in self.heartbeats.expired(now):
+                for order in list(self.engine.orders_by_owner.get(key, {}).values()):
+                    if order.is_open:
+                        self.engine.cancel(order)
 
     # -- inspection -------------------------------------------------------------------------------
 

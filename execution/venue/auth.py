@@ -16,8 +16,8 @@ from polymarket._internal.actions.auth import build_l1_auth_headers
 from polymarket._internal.hmac import build_hmac_signature
 from polymarket._internal.l1_auth import sign_api_key_auth
 
-from accounts.keyring import open_secret
-from accounts.models import TradingAccount
+from accounts.keyring import DecryptionError, open_secret, open_session_secret
+from accounts.models import SessionKey, TradingAccount
 from execution.venue.errors import SigningFailed
 
 
@@ -49,12 +49,26 @@ class ApiCredentials:
 
 
 def open_api_credentials(*, account: TradingAccount) -> ApiCredentials:
-    """Decrypt an account's API credentials. Call only inside the function that sends, and drop them."""
+    """Decrypt an account's API credentials. Call only inside the function that sends, and drop them.
+
+    A session account's are its current session signer's (that signer owns the API key).
+    """
     try:
-        raw = open_secret(account=account, field="api_credentials_ciphertext")
+        if account.mode == TradingAccount.Mode.SESSION:
+            raw = _current_session_credentials(account)
+        else:
+            raw = open_secret(account=account, field="api_credentials_ciphertext")
     except Exception as exc:  # the keyring's own errors name the field and row, never the plaintext
         raise SigningFailed(f"API credentials of account {account.code} cannot be opened: {exc}") from None
     return ApiCredentials.from_json_bytes(raw)
+
+
+def _current_session_credentials(account: TradingAccount) -> bytes:
+    key = SessionKey.objects.filter(account=account, state=SessionKey.State.CURRENT).first()
+    if key is None:
+        raise DecryptionError(f"account {account.code} has no current session signer")
+    key.account = account
+    return open_session_secret(session_key=key, field="api_credentials_ciphertext")
 
 
 def l2_headers(

@@ -19,6 +19,7 @@ from execution.venue.lookup import BalanceAllowance, OrderLookup, TradesPage
 from execution.venue.markets import MarketTitle, OrderBook
 from execution.venue.orders import MarketInfo
 from execution.venue.payload import SignedOrderPayload
+from execution.venue.session import SessionRegistry
 
 if TYPE_CHECKING:
     from execution.venue.polymarket import PolymarketGateway
@@ -58,6 +59,11 @@ class VenueGateway(Protocol):
         cursor: str | None = None,
     ) -> TradesPage:
         """One page of the account's own trades (``/data/trades``)."""
+        ...
+
+    def session_registry(self, *, creds: ApiCredentials, address: str) -> SessionRegistry:
+        """``GET /v1/user/session-signers``: the deposit wallet behind the API key and its
+        active (unexpired, unrevoked) session signers with their scopes and expiry."""
         ...
 
     def book(self, token_id: str) -> OrderBook:

@@ -13,6 +13,7 @@ version canary across threads.
 from __future__ import annotations
 
 import logging
+import time
 from decimal import Decimal
 
 import httpx
@@ -40,9 +41,11 @@ from execution.venue.markets import (
     parse_condition_id,
     parse_market_title,
 )
+from execution.venue.metrics import endpoint_name, venue_observed
 from execution.venue.orders import MarketInfo
 from execution.venue.payload import SignedOrderPayload
 from execution.venue.pool import ConnectionPool, shared_pool
+from execution.venue.session import REGISTRY_PATH, SessionRegistry, parse_session_registry
 from execution.venue.transport import HttpAnswer, send, shared_client
 
 logger = logging.getLogger(__name__)
@@ -104,6 +107,7 @@ class PolymarketGateway:
             creds=creds, address=payload.api_address, method="POST", path=payload.path, body=payload.body
         )
         headers["Content-Type"] = "application/json"
+        started = time.perf_counter()
         try:
             answer = self._pool.send("POST", self._clob(payload.path), content=payload.body.encode(), headers=headers)
         except NotSent as exc:
@@ -112,9 +116,11 @@ class PolymarketGateway:
             verdict = classify_post_response(None, RawBody(exc.detail))
         else:
             verdict = classify_post_response(answer.status, answer.body)
-        # Every order is on its CopyTrade row; the log line is for answers worth a look.
-        logger.log(
-            logging.DEBUG if verdict.kind == "placed" else logging.INFO,
+        venue_observed(
+            endpoint="post_order", kind=verdict.kind, reason=verdict.reason, seconds=time.perf_counter() - started
+        )
+        # Every order is on its CopyTrade row, and the pipeline logs each fault with its copy's id.
+        logger.debug(
             "order %s POST: %s/%s (http %s)",
             payload.order_hash,
             verdict.kind,
@@ -126,11 +132,17 @@ class PolymarketGateway:
     def get_order(self, order_hash: str, *, creds: ApiCredentials, address: str) -> OrderLookup:
         path = f"/data/order/{order_hash}"
         headers = l2_headers(creds=creds, address=address, method="GET", path=path, body=None)
+        started = time.perf_counter()
         try:
             answer = self._pool.send("GET", self._clob(path), headers=headers)
         except (NotSent, AnswerLost) as exc:
-            return OrderLookup(kind="unknown", reason=exc.reason, detail=exc.detail)
-        return classify_order_lookup(answer.status, answer.body, order_hash=order_hash)
+            lookup = OrderLookup(kind="unknown", reason=exc.reason, detail=exc.detail)
+        else:
+            lookup = classify_order_lookup(answer.status, answer.body, order_hash=order_hash)
+        venue_observed(
+            endpoint="order_lookup", kind=lookup.kind, reason=lookup.reason, seconds=time.perf_counter() - started
+        )
+        return lookup
 
     def trades(
         self,
@@ -168,6 +180,11 @@ class PolymarketGateway:
             params["token_id"] = token_id
         headers = l2_headers(creds=creds, address=address, method="GET", path=path, body=None)
         return parse_balance_allowance(self._read(path, params=params, headers=headers))
+
+    def session_registry(self, *, creds: ApiCredentials, address: str) -> SessionRegistry:
+        """The deposit wallet behind these credentials and its active session signers."""
+        headers = l2_headers(creds=creds, address=address, method="GET", path=REGISTRY_PATH, body=None)
+        return parse_session_registry(self._read(REGISTRY_PATH, headers=headers))
 
     # Market data
 
@@ -243,7 +260,17 @@ class PolymarketGateway:
     def _read(
         self, path: str, *, params: dict[str, str] | None = None, headers: dict[str, str] | None = None
     ) -> object:
-        answer = send(self._client, "GET", self._clob(path), params=params, headers=headers)
+        endpoint, started = endpoint_name(path), time.perf_counter()
+        try:
+            answer = send(self._client, "GET", self._clob(path), params=params, headers=headers)
+        except VenueError as exc:
+            venue_observed(endpoint=endpoint, kind=exc.reason, reason="none", seconds=time.perf_counter() - started)
+            raise
+        ok = 200 <= answer.status < 300
+        kind = "ok" if ok else ("unavailable" if answer.status in (425, 429) or answer.status >= 500 else "refused")
+        venue_observed(
+            endpoint=endpoint, kind=kind, reason=f"http_{answer.status}", seconds=time.perf_counter() - started
+        )
         _raise_for_status(path, answer)
         return answer.body
 

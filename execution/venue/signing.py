@@ -25,6 +25,7 @@ from polymarket._internal.actions.orders.types import OrderDraft, UnsignedOrder
 from polymarket._internal.environment import EnvironmentConfig, WalletDerivationConfig
 from polymarket._internal.protocol import is_v2_position_id
 from polymarket._internal.wallet import (
+    SignerType,
     WalletType,
     signature_type_for,
     try_classify_wallet_type,
@@ -36,7 +37,7 @@ from polymarket.types import EvmAddress, HexString
 
 from accounts.keyring import open_secret
 from accounts.models import TradingAccount
-from execution.venue.amounts import validate_order
+from execution.venue.amounts import OrderAmounts, validate_order
 from execution.venue.auth import open_api_credentials
 from execution.venue.environment import configured_sdk_config
 from execution.venue.errors import SigningFailed, WalletMismatch
@@ -104,9 +105,12 @@ def exchange_for(*, token_id: str, neg_risk: bool, config: EnvironmentConfig) ->
     return str(exchange), "3" if is_v2_position_id(token_id) else "2"
 
 
-def sign_unsigned_order(*, unsigned: UnsignedOrder, signer: LocalAccount, digest: bytes | None = None) -> HexString:
-    """The SDK's signature for an unsigned order signed by its owner EOA (65 bytes for types
-    0-2; ERC-7739 wrapped with the 1271 trailer for a deposit wallet, type 3).
+def sign_unsigned_order(
+    *, unsigned: UnsignedOrder, signer: LocalAccount, digest: bytes | None = None, signer_type: SignerType = "OWNER"
+) -> HexString:
+    """The SDK's signature for an unsigned order: 65 bytes for types 0-2; for a deposit wallet
+    (type 3) the ERC-7739 wrapped signature with the 1271 trailer, and with ``signer_type``
+    "SESSION_KEY" that wrapped again as ``abi.encode(signer, 0, sig) || 0x6492…`` (reference §4.3).
 
     Types 0-2 sign the EIP-712 digest of the plain Order directly (``order_digest``, or the one
     given): the same 65 bytes as ``sign_typed_data`` over ``build_order_typed_data`` (the test
@@ -119,7 +123,7 @@ def sign_unsigned_order(*, unsigned: UnsignedOrder, signer: LocalAccount, digest
         raw = signer.unsafe_sign_hash(Hash32(digest or order_digest(unsigned))).signature.hex()
     signature = HexString(raw if raw.startswith("0x") else "0x" + raw)
     wrapped = build_order_signature(unsigned, signature)
-    return wrap_deposit_wallet_signature(signer=signer.address, signer_type="OWNER", signature=wrapped)
+    return wrap_deposit_wallet_signature(signer=signer.address, signer_type=signer_type, signature=wrapped)
 
 
 def order_digest(unsigned: UnsignedOrder) -> bytes:
@@ -215,6 +219,35 @@ def _sign(
     kind = wallet_classify(
         signer=signer.address, funder=funder, config=config, declared_signature_type=declared_signature_type
     )
+    return sign_for_wallet(
+        signer,
+        kind=kind,
+        signer_type="OWNER",
+        amounts=amounts,
+        api_key=api_key,
+        request=request,
+        market=market,
+        config=config,
+    )
+
+
+def sign_for_wallet(
+    signer: LocalAccount,
+    *,
+    kind: WalletKind,
+    signer_type: SignerType,
+    amounts: OrderAmounts,
+    api_key: str,
+    request: OrderRequest,
+    market: MarketInfo,
+    config: EnvironmentConfig,
+) -> SignedOrderPayload:
+    """Draft, sign and serialise an order already validated (``amounts``) for a wallet already
+    checked (``kind``): the one path every custody mode signs through. ``signer_type`` is
+    "SESSION_KEY" only for a deposit wallet whose authorised session signer is ``signer``.
+    """
+    if signer_type == "SESSION_KEY" and kind.signature_type != DEPOSIT_WALLET_SIGNATURE_TYPE:
+        raise WalletMismatch("a session signer signs only for a deposit wallet (signature type 3)")
     exchange, version = exchange_for(token_id=request.token_id, neg_risk=market.neg_risk, config=config)
     wallet = EvmAddress(kind.funder)
     draft = OrderDraft(
@@ -229,14 +262,11 @@ def _sign(
         signer=EvmAddress(signer.address),
         asset_id=TokenId(request.token_id),
     )
-    digest: bytes | None = None
     try:
         unsigned = create_unsigned_order(draft, wallet=wallet, wallet_type=kind.wallet_type)
-        if unsigned.signature_type != DEPOSIT_WALLET_SIGNATURE_TYPE:
-            digest = order_digest(unsigned)
-        signed = create_signed_order(
-            unsigned, sign_unsigned_order(unsigned=unsigned, signer=signer, digest=digest), post_only=request.post_only
-        )
+        digest = order_digest(unsigned)
+        signature = sign_unsigned_order(unsigned=unsigned, signer=signer, digest=digest, signer_type=signer_type)
+        signed = create_signed_order(unsigned, signature, post_only=request.post_only)
     except PolymarketError as exc:
         raise SigningFailed(f"the SDK refused to sign: {type(exc).__name__}") from None
     if unsigned.protocol_version != version:
@@ -249,7 +279,7 @@ def _sign(
         domain_version=version,
         api_address=signer.address,
     )
-    if digest is not None and payload.order_hash != "0x" + digest.hex():
-        # The body we would send does not hash to the digest we signed: never send it.
+    if payload.order_hash != "0x" + digest.hex():
+        # The body we would send does not hash to the order we signed: never send it.
         raise SigningFailed("the POST body does not hash to the signed order digest")
     return payload

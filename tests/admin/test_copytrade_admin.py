@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.db import connection
@@ -141,7 +142,8 @@ def test_reconcile_now_asks_the_venue_through_the_reconciler(staff_client: Clien
     page = staff_client.post(
         CHANGELIST, {"action": "reconcile_now", "_selected_action": [str(speed_unknown.pk)], "index": "0"}, follow=True
     ).content.decode()
-    assert "Asked the venue about 1 order(s)." in page
+    # It reports what it found: the venue does not know the order yet, so the row is still unknown.
+    assert f"Asked the venue about 1 order(s): copy {str(speed_unknown.code)[:8]}…: still unknown." in page
     speed_unknown.refresh_from_db()
     assert speed_unknown.not_found_count == 1  # the reconciler's rule: not found once, look again later
 
@@ -159,6 +161,29 @@ def test_show_venue_order_reports_what_the_venue_says(staff_client: Client, spee
     assert response["Location"] == reverse("admin:copytrade_venue_order", args=[speed_unknown.pk])
     page = staff_client.get(response["Location"]).content.decode()
     assert 'data-kind="not_found"' in page
+
+
+def test_show_venue_order_needs_the_change_permission_and_is_audited(
+    staff_client: Client, viewer_client: Client, speed_unknown: CopyTrade
+) -> None:
+    url = reverse("admin:copytrade_venue_order", args=[speed_unknown.pk])
+    assert viewer_client.get(url).status_code == 403
+    assert not AuditEvent.objects.filter(action="copytrade.show_venue_order").exists()
+    assert staff_client.get(url).status_code == 200
+    (event,) = AuditEvent.objects.filter(action="copytrade.show_venue_order")
+    assert (event.target_id, event.after) == (str(speed_unknown.pk), {"answer": "not_found"})
+
+
+def test_the_list_and_the_row_show_leader_market_and_units(staff_client: Client, mix: dict[str, CopyTrade]) -> None:
+    CopyTrade.objects.filter(pk=mix["stuck"].pk).update(planned_usdc=Decimal("12.5"), planned_price=Decimal("0.57"))
+    page = staff_client.get(CHANGELIST).content.decode()
+    assert "Leader" in page
+    assert "Market (token)" in page
+    assert "12.50 pUSD" in page
+    row = staff_client.get(reverse("admin:copytrading_copytrade_change", args=[mix["stuck"].pk])).content.decode()
+    assert "0.5700 pUSD/share" in row
+    assert "12.50 pUSD" in row
+    assert "0.00 shares" in row
 
 
 def test_show_venue_order_of_a_paper_copy_says_there_is_none(staff_client: Client, mix: dict[str, CopyTrade]) -> None:

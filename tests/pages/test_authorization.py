@@ -45,6 +45,10 @@ OWNED_VIEWS = [
     OwnedView("custody_account", "get", account, {}, 200),
     OwnedView("custody_paper", "post", account, {}, 302),
     OwnedView("custody_speed", "post", account, {"private_key": "zz"}, 200),  # form error, re-rendered
+    OwnedView("custody_session", "post", account, {"owner_address": "0x12"}, 200),  # form error, re-rendered
+    OwnedView("custody_session_verify", "post", account, {}, 302),  # not a session account: a message
+    OwnedView("custody_session_wallet", "post", account, {"wallet": "0x12"}, 302),
+    OwnedView("custody_session_rotate", "post", account, {}, 302),
 ]
 # Lists of one's own rows: another user gets the page, but none of the owner's rows.
 LIST_VIEWS = ["dashboard", "dashboard_copies", "follows", "follow_new", "custody", "history", "history_csv"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -11,8 +13,10 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import SessionKey, User
 from copytrading.models import (
+    ArchivedCopyTrade,
+    ArchivedLeaderTrade,
     CopyRelationship,
     CopyTrade,
     Deployment,
@@ -26,6 +30,7 @@ from copytrading.models import (
 )
 from execution.models import GuardrailSettings, TradingSwitch
 from polyhunter.audit import audit_record
+from polyhunter.models import ArchivedAuditEvent
 from tests.factories import make_copy_trade, shared_deployment
 
 pytestmark = pytest.mark.django_db
@@ -69,6 +74,9 @@ def one_of_each() -> dict[type[models.Model], models.Model]:
         TradingSwitch: switch,
         type(trade.account): trade.account,
         User: trade.account.user,
+        SessionKey: SessionKey.objects.create(
+            account=trade.account, address="0x" + "5e" * 20, wallet_address="0x" + "de" * 20
+        ),
     }
     rows[type(audit_record(actor="test", action="smoke"))] = audit_record(actor="test", action="smoke")
     now = timezone.now()
@@ -81,6 +89,38 @@ def one_of_each() -> dict[type[models.Model], models.Model]:
         user=user, kind="custody", text="t", dedupe_key="k", created_at=now
     )
     rows[NotificationSettings] = NotificationSettings.objects.create(user=user, webhook_url="https://example.com/h")
+    rows[ArchivedCopyTrade] = ArchivedCopyTrade.objects.create(
+        original_id=10**9,
+        code=uuid.uuid4(),
+        account=trade.account,
+        relationship=trade.relationship,
+        trigger="leader",
+        side="BUY",
+        token_id=trade.token_id,
+        status="skipped",
+        created_at=trade.created_at,
+        row={},
+    )
+    rows[ArchivedLeaderTrade] = ArchivedLeaderTrade.objects.create(
+        original_id=10**9,
+        code=uuid.uuid4(),
+        leader=trade.relationship.leader,
+        dedupe_key="archived-smoke",
+        source="data_api",
+        tx_hash="0x" + "ab" * 32,
+        token_id=trade.token_id,
+        side="BUY",
+        price=Decimal("0.5"),
+        shares=Decimal(2),
+        usdc=Decimal(1),
+        status="fanned_out",
+        occurred_at=trade.created_at,
+        detected_at=trade.created_at,
+        row={},
+    )
+    rows[ArchivedAuditEvent] = ArchivedAuditEvent.objects.create(
+        original_id=10**9, code=uuid.uuid4(), created_at=trade.created_at, actor_label="test", action="smoke"
+    )
     return rows
 
 

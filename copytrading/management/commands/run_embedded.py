@@ -93,8 +93,9 @@ class Command(BaseCommand):
     def _demo(self, running: Any, rows: list[dict[str, Any]], url: str, *, pace: float) -> None:
         seed = demo_seed(rows=rows)
         if running.simulator is not None:
-            # alice trades her own (simulated) pUSD: fund her wallet at the venue.
+            # alice and dave trade their own (simulated) pUSD: fund their wallets at the venue.
             running.simulator.set_balance(seed.alice_signer, pusd="5000")
+            running.simulator.set_balance(seed.dave_wallet, pusd="2000")
             feed = embedded_demo_feed(running=running, rows=rows, pace=pace)
             leader_profiles_refresh_soon()
             names = ", ".join(leader.name for leader in feed.leaders)

@@ -178,7 +178,9 @@ def test_a_persistent_5xx_leaves_the_cursor_and_releases_the_lease(
 
 def test_the_request_budget_is_shared_through_the_rate_limit_backend() -> None:
     key = f"test-budget-{uuid.uuid4()}"
-    one, other = (RequestBudget(key=key, limit=2, window_seconds=10, sleep=lambda s: None) for _ in range(2))
+    one, other = (
+        RequestBudget(key=key, name="test", limit=2, window_seconds=10, sleep=lambda s: None) for _ in range(2)
+    )
     one.take(max_wait=0)
     other.take(max_wait=0)
     with pytest.raises(BudgetExhausted):

@@ -9,6 +9,7 @@ Scenario -> where:
   S26, S27, S28         test_decisions.py
   S29                   test_kill_switch.py
   S39, caps when every answer is lost  test_caps.py, test_follower_update.py
+  S40 for session-key accounts (revocation mid-burst), I1-I5 with session accounts  test_session_custody.py
   routing, reasons visible on rows  test_routing.py
   positive controls of the checker  test_invariants.py
 

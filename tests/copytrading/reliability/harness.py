@@ -291,6 +291,31 @@ def speed_account(venue: Venue, *, n: int, pusd: str = "1000", shares: dict[str,
     return account
 
 
+def owner_key(n: int) -> str:
+    """A deposit-wallet owner's key: the follower's own, used only to play the follower here."""
+    return "0x" + hashlib.sha256(f"polyhunter reliability deposit wallet owner {n}".encode()).hexdigest()
+
+
+def session_account(
+    venue: Venue, *, n: int, pusd: str = "1000", shares: dict[str, str] | None = None
+) -> TradingAccount:
+    """A session account set up through the custody services: the owner address in, the owner
+    authorises the session signer with the official SDK at the venue, the platform verifies it."""
+    from eth_account import Account
+
+    from execution.session_custody import custody_set_session, session_status, session_verify
+    from tests.follower_side import authorise
+
+    owner = Account.from_key(owner_key(n)).address
+    account = custody_set_session(account=make_account(), owner_address=owner, actor="test")
+    status = session_status(account)
+    assert status is not None
+    authorise(venue.sim.url, owner_key(n), status.signer_address)
+    account = session_verify(account=account, actor="test")
+    venue.sim.set_balance(account.funder_address, pusd=pusd, shares=shares or {})
+    return account
+
+
 def follow(account: TradingAccount, leader: WatchedWallet | None = None, **fields: Any) -> CopyRelationship:
     fields.setdefault("sizing_value", Decimal(10))
     return make_relationship(account=account, leader=leader or make_leader(), **fields)

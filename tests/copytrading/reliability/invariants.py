@@ -15,7 +15,7 @@ simulator holds (orders and trades) — not only what our rows say about themsel
   filter (the filter class and the changelist page), and every non-terminal row is somebody's
   job (a due check, or a lease).
 - I4: every simulator order and trade of a managed wallet maps to a CopyTrade.
-- I5: no private key (hex, with or without 0x, any case), API secret or passphrase in the logs
+- I5: no private key or session key (hex, with or without 0x, any case), API secret or passphrase in the logs
   (caplog at DEBUG), the worker processes' output, the task messages, or the admin pages of the
   rows involved.
 """
@@ -34,8 +34,8 @@ from django.test import Client, RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.keyring import open_secret
-from accounts.models import TradingAccount, User
+from accounts.keyring import open_secret, open_session_secret
+from accounts.models import SessionKey, TradingAccount, User
 from copytrading.admin_filters import StuckFilter
 from copytrading.models import CopyRelationship, CopyTrade
 from execution.models import GuardrailSettings
@@ -224,8 +224,22 @@ def i4_every_venue_order_maps_to_a_copy(
             assert str(trade["maker_order_id"]).lower() in hashes, f"I4: trade {trade['id']} maps to no CopyTrade"
 
 
-def _secret_patterns() -> list[tuple[str, re.Pattern[str]]]:
+def _session_patterns() -> list[tuple[str, re.Pattern[str]]]:
+    """Session signers' keys and their API secrets and passphrases (retired keys are erased)."""
     patterns: list[tuple[str, re.Pattern[str]]] = []
+    for key in SessionKey.objects.exclude(key_ciphertext=None).select_related("account"):
+        bare = open_session_secret(session_key=key, field="key_ciphertext").decode().lower().removeprefix("0x")
+        patterns.append((f"session key of {key.account.code}", re.compile(re.escape(bare), re.IGNORECASE)))
+        creds = json.loads(open_session_secret(session_key=key, field="api_credentials_ciphertext"))
+        patterns.append((f"API secret of {key.account.code}", re.compile(re.escape(creds["secret"]), re.IGNORECASE)))
+        patterns.append(
+            (f"passphrase of {key.account.code}", re.compile(re.escape(creds["passphrase"]), re.IGNORECASE))
+        )
+    return patterns
+
+
+def _secret_patterns() -> list[tuple[str, re.Pattern[str]]]:
+    patterns: list[tuple[str, re.Pattern[str]]] = _session_patterns()
     for account in TradingAccount.objects.filter(mode=TradingAccount.Mode.SPEED):
         if account.private_key_ciphertext:
             key = open_secret(account=account, field="private_key_ciphertext").decode()

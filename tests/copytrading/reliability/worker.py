@@ -73,7 +73,7 @@ def _install_stop(point: str) -> None:
     from copytrading.pipeline import execute, submit
 
     module: Any = execute if point == "sign" else submit
-    name = "order_sign" if point == "sign" else "order_post"
+    name = "custody_sign" if point == "sign" else "order_post"
     original = getattr(module, name)
     stopped: list[bool] = []
 
