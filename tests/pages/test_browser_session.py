@@ -111,7 +111,7 @@ def test_a_follower_sets_up_session_custody_in_the_browser_and_a_leader_trade_is
     shot(page, "22-custody-session-active")
 
     page.get_by_role("link", name="Follows", exact=True).click()
-    page.get_by_role("link", name="Follow a leader").click()
+    page.get_by_role("link", name="or follow a wallet by address").click()
     page.fill("#id_leader_address", LEADER)
     page.fill("#id_sizing_value", "5")
     page.get_by_role("button", name="Follow", exact=True).click()
