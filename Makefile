@@ -12,7 +12,14 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	$(PY) -m pip install $(PIP_QUIET) -r requirements-dev.txt -c constraints.txt
 	touch $(STAMP)
 
-venv: $(STAMP)
+# Foundry's anvil, the local chain's node: an npm package with the binary inside, pinned with its
+# integrity hash in tools/anvil/package-lock.json (execution/simulator/chain/node.py checks it).
+ANVIL := tools/anvil/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil
+$(ANVIL): tools/anvil/package.json tools/anvil/package-lock.json
+	cd tools/anvil && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+venv: $(STAMP) $(ANVIL)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -21,7 +28,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy .
 
-pytest: $(STAMP) debian-packages
+pytest: $(STAMP) $(ANVIL) debian-packages
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 # Debian packages the tests need (.ci/debian-packages: chromium for the browser tests), installed
@@ -37,12 +44,12 @@ migrate: $(STAMP)
 	$(PY) manage.py migrate --no-input
 
 # Embedded default: SQLite, in-process broker and worker, local simulated venue, seeded demo.
-demo: $(STAMP)
+demo: $(STAMP) $(ANVIL)
 	$(PY) manage.py migrate --no-input
-	$(PY) manage.py run_embedded --demo
+	$(PY) manage.py run_embedded --demo $(if $(CHAIN),--chain,)
 
-bench: $(STAMP)
-	$(PY) bench/run.py $(if $(QUICK),--quick,)
+bench: $(STAMP) $(ANVIL)
+	$(PY) bench/run.py $(if $(QUICK),--quick,) $(if $(CHAIN),--chain,)
 
 clean:
-	rm -rf $(VENV) var/*.sqlite3* .mypy_cache .ruff_cache
+	rm -rf $(VENV) var/*.sqlite3* .mypy_cache .ruff_cache tools/anvil/node_modules

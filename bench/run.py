@@ -49,6 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--profile", action="store_true", help="py-spy the workers during the sustained scenario (var/bench/*.txt)"
     )
+    parser.add_argument(
+        "--chain", action="store_true", help="the venue settles every match on a local anvil node (run_local_chain)"
+    )
     args = parser.parse_args(argv)
     # Both, explicitly: a shell without job control starts background jobs with SIGINT ignored.
     signal.signal(signal.SIGTERM, _interrupt)
@@ -59,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     shape = Shape(accounts=accounts, leaders=10 if args.quick else 50, per_leader=20)
     phases: dict[str, float] = {}
     began = time.monotonic()
-    stack = Stack(workers=args.workers, threads=args.threads, prefetch=args.prefetch)
+    stack = Stack(workers=args.workers, threads=args.threads, prefetch=args.prefetch, chain=args.chain)
     try:
         with stack:
             stack.prepare()
@@ -68,7 +71,8 @@ def main(argv: list[str] | None = None) -> int:
             scenario_file.write_text(json.dumps(scenario(shape, people)))
             stack.migrate()
             url = stack.start_simulator(scenario_file)
-            log(f"simulated venue at {url} (pid {stack.pid('simulator')}), signature and HMAC checks on")
+            settles = ", settling every match on a local anvil node" if args.chain else ""
+            log(f"simulated venue at {url} (pid {stack.pid('simulator')}), signature and HMAC checks on{settles}")
             os.environ.update(stack.env)
             os.environ["DJANGO_SETTINGS_MODULE"] = "polyhunter.settings"
             os.environ["LOG_LEVEL"] = "WARNING"  # the harness's own log; workers keep the default

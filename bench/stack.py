@@ -155,6 +155,8 @@ class Stack:
     redis_db: int = 9
     pg_user: str = "postgres"
     scenario_file: Path | None = None
+    # Settle the venue's matches on a local anvil node (run_local_chain) as well.
+    chain: bool = False
     env: dict[str, str] = field(default_factory=dict)
     simulator_url: str = ""
     _children: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
@@ -201,8 +203,22 @@ class Stack:
         self._children[name] = child
         return child
 
+    def start_chain(self) -> Path:
+        out = LOGS / "chain.json"
+        out.unlink(missing_ok=True)
+        command = [sys.executable, "manage.py", "run_local_chain", "--port", "0", "--out", str(out)]
+        child = self._spawn("chain", command, self.env)
+        deadline = time.monotonic() + 60
+        while not out.exists():
+            if child.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"the local chain did not start; see {LOGS / 'chain.log'}")
+            time.sleep(0.05)
+        return out
+
     def start_simulator(self, scenario_file: Path) -> str:
         command = [sys.executable, "manage.py", "run_venue_simulator", "--port", "0", "--scenario", str(scenario_file)]
+        if self.chain:
+            command += ["--chain", str(self.start_chain())]
         child = self._spawn("simulator", command, self.env)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

@@ -22,6 +22,7 @@ from dramatiq_crontab import scheduler
 from copytrading.demo_feed import DemoFeed, demo_feed_register
 from copytrading.deployments import deployment_current
 from execution.simulator import VenueSimulator, scenario_from_activity_tape
+from execution.simulator.chain.local import LocalChain
 from execution.venue.gateway import default_gateway
 from polyhunter.broker import import_task_modules, stop_worker
 
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class Embedded:
     simulator: VenueSimulator | None
+    chain: LocalChain | None = None
     workers: list[dramatiq.Worker] = field(default_factory=list)
     threads: list[threading.Thread] = field(default_factory=list)
     feed: DemoFeed | None = None
@@ -45,18 +47,36 @@ class Embedded:
             stop_worker(worker, timeout_ms=5_000)
         if self.simulator is not None:
             self.simulator.stop()
+        if self.chain is not None:
+            self.chain.stop()
 
 
 def embedded_start(
-    *, rows: list[dict[str, Any]] | None, start_simulator: bool = True, simulator_port: int | None = None
+    *,
+    rows: list[dict[str, Any]] | None,
+    start_simulator: bool = True,
+    simulator_port: int | None = None,
+    chain: bool = False,
 ) -> Embedded:
     """Start the venue (when asked, on ``simulator_port``: SIMULATOR_PORT by default, 0 = any free
-    port), the workers and the scheduler; returns handles to stop them."""
+    port), the workers and the scheduler; returns handles to stop them.
+
+    With `chain`, a local anvil node (one block a second) is started first and the venue settles
+    every match there.
+    """
     simulator_port = settings.SIMULATOR_PORT if simulator_port is None else simulator_port
     simulator = None
+    local_chain = LocalChain(block_time=1.0).start() if chain and start_simulator else None
     if start_simulator:
         scenario = scenario_from_activity_tape(rows or [], fee_rate=Decimal("0.02"))
-        simulator = VenueSimulator(scenario, port=simulator_port).start()
+        try:
+            simulator = VenueSimulator(
+                scenario, port=simulator_port, chain=local_chain.info if local_chain else None
+            ).start()
+        except BaseException:
+            if local_chain is not None:
+                local_chain.stop()
+            raise
         # This process trades on the venue it just started, whatever port it got.
         settings.POLYMARKET_CLOB_URL = settings.POLYMARKET_DATA_URL = simulator.url
         default_gateway.cache_clear()
@@ -69,7 +89,7 @@ def embedded_start(
     general = dramatiq.Worker(broker, worker_timeout=100, worker_threads=4)
     for worker in (exits, general):
         worker.start()
-    running = Embedded(simulator=simulator, workers=[exits, general])
+    running = Embedded(simulator=simulator, chain=local_chain, workers=[exits, general])
     thread = threading.Thread(target=scheduler.start, name="scheduler", daemon=True)
     thread.start()
     running.threads.append(thread)

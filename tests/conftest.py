@@ -10,6 +10,9 @@ import pytest
 import redis
 from django.conf import settings
 
+# The local chain's fixtures (`local_chain`, `chain`): tests/chain.py.
+pytest_plugins = ["tests.chain"]
+
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     """DATABASE_URL/REDIS_URL set but unreachable fails the run: tests never silently skip them."""

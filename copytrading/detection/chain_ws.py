@@ -79,6 +79,7 @@ class ChainSubscriber:
         self.stop = threading.Event()
         self.subscribed = threading.Event()
         self.sessions = 0
+        self.logs_received = 0
         self.head: int | None = None
         self._held: dict[tuple[str, int, str | None], _Held] = {}
         self._ids = itertools.count(1)
@@ -196,9 +197,12 @@ class ChainSubscriber:
             )
         except Exception:  # counted and recorded by chain_scan; the next head retries
             logger.exception("chain ws: scan failed")
-        detector_heartbeat(name=self._name, cursor=f"head {self.head}, {len(self._held)} logs held")
+        detector_heartbeat(
+            name=self._name, cursor=f"head {self.head}, {self.logs_received} logs received, {len(self._held)} held"
+        )
 
     def _on_log(self, log: Mapping[str, Any]) -> None:
+        self.logs_received += 1
         try:
             fill = decode_order_filled(log)
         except LogDecodeError as exc:

@@ -74,6 +74,9 @@ class Engine:
         self.confirmed_after_s: float | None = 2.0
         # Asked once per new trade: True makes it settle RETRYING → FAILED (set by the Venue's faults).
         self.trade_should_fail: Callable[[], bool] = lambda: False
+        # Told of every match (one taker order, its trades) when a chain settles them; then the
+        # chain, not the timers, moves the trades on.
+        self.on_match: Callable[[Order, Market, list[Trade]], None] | None = None
         self._heap: list[tuple[float, int, str, str]] = []
         self._sequence = itertools.count(1)
 
@@ -247,6 +250,8 @@ class Engine:
         if order.status != "DELAYED":
             self._store(order)
         trades = [self._commit(order, fill, market, book, now) for fill in plan.fills]
+        if trades and self.on_match is not None:
+            self.on_match(order, market, trades)
         if order.order_type in ("GTC", "GTD") and order.remaining > 0:
             self._release(order)
             order.status = "LIVE"
@@ -374,7 +379,7 @@ class Engine:
         self._record_activity(order.maker, trade, market, side=order.side, taker=True, outcome_index=outcome_index)
         if not maker.house:
             self._record_activity(maker.maker, trade, market, side=maker.side, taker=False, outcome_index=outcome_index)
-        if self.mined_after_s is not None:
+        if self.mined_after_s is not None and self.on_match is None:
             trade.due_at = now + self.mined_after_s
             if self.confirmed_after_s is not None:
                 trade.confirm_due_at = now + max(self.confirmed_after_s, self.mined_after_s)

@@ -43,6 +43,8 @@ class VenueSimulator(Venue):
     def start(self) -> VenueSimulator:
         if self._thread is not None:
             return self
+        if self.chain is not None:
+            self.chain.open()
         ready = threading.Event()
         failure: list[BaseException] = []
 
@@ -83,6 +85,7 @@ class VenueSimulator(Venue):
         loop.call_soon_threadsafe(loop.stop)
         thread.join(30)
         self._thread = self._loop = None
+        self.close()
 
     def __enter__(self) -> VenueSimulator:
         return self.start()

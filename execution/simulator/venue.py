@@ -12,11 +12,11 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import shapes
 from .accounts import ApiKeys, Ledger
-from .constants import POLYGON_CHAIN_ID, SUPPORTED_TICK_SIZES
+from .constants import POLYGON_CHAIN_ID, SUPPORTED_TICK_SIZES, UNLIMITED_ALLOWANCE
 from .crypto import address_bytes, hex_address
 from .endpoints import VenueEndpoints
 from .engine import Engine
@@ -39,6 +39,10 @@ from .models import (
 from .relayer import RelayerEndpoints
 from .scenario import BookSpec, LeaderTradeSpec, Scenario, dec, house_book, leader_trade
 from .sessions import SessionRegistry
+from .wallets import funder_for
+
+if TYPE_CHECKING:
+    from .chain.link import ChainLink
 
 # The wallet behind seeded book liquidity: unbounded balances, never moves.
 HOUSE_WALLET = "0x5151515151515151515151515151515151515151"
@@ -57,7 +61,10 @@ class Venue(VenueEndpoints, RelayerEndpoints):
         credentials_seed: bytes = DEFAULT_CREDENTIALS_SEED,
         house_wallet: str = HOUSE_WALLET,
         clock: Callable[[], float] = time.time,
+        chain: Any = None,
+        chain_confirmations: int = 2,
     ) -> None:
+        """`chain`: a ChainInfo, its JSON file or dict (run_local_chain) — then every match settles there."""
         self.lock = threading.RLock()
         self.clock = clock
         self._seed = seed
@@ -68,6 +75,12 @@ class Venue(VenueEndpoints, RelayerEndpoints):
         self.version = 2
         self.trading_mode: TradingMode = "normal"
         self.min_marketable_buy = Decimal(1)
+        self.chain: ChainLink | None = None
+        if chain is not None:
+            # Imported here: web3 is loaded only by venues that settle on a chain.
+            from .chain.link import ChainLink
+
+            self.chain = ChainLink.create(self, chain, confirmations=chain_confirmations)
         self._build()
         if scenario is not None:
             self.load_scenario(scenario)
@@ -86,6 +99,8 @@ class Venue(VenueEndpoints, RelayerEndpoints):
         self.recenter_on_leader_trades = False
         self.house_levels = 5
         self.house_level_size = Decimal(1000)
+        if self.chain is not None:
+            self.chain.rebuilt()
 
     # -- scenario and set-up ----------------------------------------------------------------------
 
@@ -100,6 +115,8 @@ class Venue(VenueEndpoints, RelayerEndpoints):
                 self.chain_id = self.api_keys.chain_id = scenario.chain_id
             if scenario.house_wallet:
                 self.house = self.ledger.house = scenario.house_wallet.lower()
+                if self.chain is not None:
+                    self.chain.house_changed()
             if scenario.manual_settlement:
                 self.set_settlement(None, None)
             elif scenario.mined_after_ms is not None:
@@ -132,6 +149,8 @@ class Venue(VenueEndpoints, RelayerEndpoints):
             raise ValueError(f"tick size {market.tick_size} is not one the venue supports")
         with self.lock:
             self.engine.add_market(market)
+            if self.chain is not None:
+                self.chain.market_added(market)
 
     def market(self, token_or_condition: str) -> Market:
         with self.lock:
@@ -180,9 +199,23 @@ class Venue(VenueEndpoints, RelayerEndpoints):
                 account.pusd = to_base_units(dec(pusd))
             for token_id, amount in (shares or {}).items():
                 account.shares[str(token_id)] = to_base_units(dec(amount))
+            if self.chain is not None:
+                self.chain.set_balance(
+                    address,
+                    pusd=None if pusd is None else account.pusd,
+                    shares={str(t): account.shares[str(t)] for t in shares or {}},
+                    approved=account.approved,
+                )
 
     def balances(self, address: str) -> dict[str, Any]:
-        """{"pusd": Decimal, "shares": {token_id: Decimal}, "approved": bool} of a wallet."""
+        """{"pusd": Decimal, "shares": {token_id: Decimal}, "approved": bool} of a wallet (from the chain if any)."""
+        if self.chain is not None:
+            pusd, shares, approved = self.chain.balances(address)
+            return {
+                "pusd": units_decimal(pusd),
+                "shares": {t: units_decimal(s) for t, s in shares.items() if s},
+                "approved": approved,
+            }
         with self.lock:
             account = self.ledger.account(address.lower())
             return {
@@ -195,6 +228,8 @@ class Venue(VenueEndpoints, RelayerEndpoints):
         """Without approval every order of this wallet is refused with "not enough balance / allowance"."""
         with self.lock:
             self.ledger.account(address.lower()).approved = approved
+            if self.chain is not None:
+                self.chain.set_approved(address, approved)
 
     def set_restriction(self, address: str, restriction: str | None) -> None:
         """None, "banned", "closed_only" (BUYs refused) or "deposit_wallet_flow" (only type-3 orders)."""
@@ -356,7 +391,16 @@ class Venue(VenueEndpoints, RelayerEndpoints):
     def advance_trades(
         self, trade_ids: Sequence[str] | None = None, *, to: TradeStatus = "CONFIRMED"
     ) -> list[dict[str, object]]:
-        """Move trades (all open ones by default) towards `to` now, e.g. to="MINED"."""
+        """Move trades (all open ones by default) towards `to` now, e.g. to="MINED".
+
+        With a chain: the queued settlements are sent and blocks mined until they reach `to`.
+        """
+        if self.chain is not None:
+            with self.lock:
+                selected = self._select_trades(trade_ids)
+            self.chain.advance(to=to)
+            with self.lock:
+                return [self._trade_view(t) for t in selected]
         with self.lock:
             now = self.clock()
             selected = self._select_trades(trade_ids)
@@ -366,6 +410,11 @@ class Venue(VenueEndpoints, RelayerEndpoints):
 
     def fail_trades(self, trade_ids: Sequence[str] | None = None, *, settle: bool = True) -> list[dict[str, object]]:
         """Make trades fail settlement: RETRYING, then FAILED (balances restored) unless settle=False."""
+        if self.chain is not None:
+            raise ValueError(
+                "with a chain, a trade fails when its settlement transaction reverts: "
+                "add a trade_failure fault before the match"
+            )
         with self.lock:
             now = self.clock()
             selected = [t for t in self._select_trades(trade_ids) if t.status in ("MATCHED", "MINED")]
@@ -384,6 +433,37 @@ class Venue(VenueEndpoints, RelayerEndpoints):
         if trade_ids is None:
             return [t for t in self.engine.trades.values() if t.status not in ("CONFIRMED", "FAILED")]
         return [self.engine.trades[t] for t in trade_ids]
+
+    def place(self, payload: object, credentials: ApiCredentials) -> dict[str, object]:
+        if self.chain is not None:
+            self.chain.sync(payload)
+        return super().place(payload, credentials)
+
+    def place_batch(self, payloads: object, credentials: ApiCredentials) -> list[dict[str, object]]:
+        if self.chain is not None:
+            self.chain.sync(payloads)
+        return super().place_batch(payloads, credentials)
+
+    def balance_allowance(self, credentials: ApiCredentials, params: Mapping[str, str]) -> dict[str, object]:
+        answer = super().balance_allowance(credentials, params)
+        if self.chain is None:
+            return answer
+        # The same wallet (the one the signature type implies) and spenders, with the chain's numbers.
+        signature_type = int(params.get("signature_type", "0") or "0")
+        wallet = hex_address(funder_for(address_bytes(credentials.address), signature_type))
+        pusd, shares, approved = self.chain.balances(wallet)
+        collateral = params.get("asset_type", "COLLATERAL") == "COLLATERAL"
+        allowances = answer["allowances"]
+        assert isinstance(allowances, dict)
+        return {
+            "balance": str(pusd if collateral else shares.get(params.get("token_id", ""), 0)),
+            "allowances": {spender: str(UNLIMITED_ALLOWANCE if approved else 0) for spender in allowances},
+        }
+
+    def close(self) -> None:
+        """Stop the chain settlement worker (a venue without a chain has nothing to stop)."""
+        if self.chain is not None:
+            self.chain.close()
 
     def run_due(self) -> None:
         """Run what is due now: taker delays, GTD expiry, automatic settlement, silent heartbeats."""

@@ -257,4 +257,8 @@ def test_an_api_key_the_venue_forgot_is_derived_again_with_the_session_key(venue
     api_key = json.loads(open_session_secret(session_key=key, field="api_credentials_ciphertext"))["key"]
     venue.revoke_api_key(api_key)  # deleted at the venue (or a restarted venue forgot it)
     assert session_check(account=account) == "active"
-    assert venue.api_keys_of(account.signer_address) == [api_key]
+    # A deleted key never comes back (the venue issues a new one): the new one is sealed and used.
+    key.refresh_from_db()
+    renewed = json.loads(open_session_secret(session_key=key, field="api_credentials_ciphertext"))["key"]
+    assert renewed != api_key
+    assert venue.api_keys_of(account.signer_address) == [renewed]

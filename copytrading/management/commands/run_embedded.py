@@ -14,6 +14,7 @@ from django.core.servers.basehttp import WSGIServer, get_internal_wsgi_applicati
 from copytrading.demo import demo_seed, tape_rows
 from copytrading.embedded import embedded_demo_feed, embedded_start
 from copytrading.leaders.services import leader_profiles_refresh_soon
+from execution.simulator.chain.node import AnvilFailed, AnvilNotInstalled
 
 DEFAULT_WEB_PORT = 8000
 
@@ -51,6 +52,9 @@ class Command(BaseCommand):
             "--pace", type=float, default=10.0, help="Seconds between demo leader trades, on average (default 10)."
         )
         parser.add_argument("--no-simulator", action="store_true", help="Use the configured venue instead.")
+        parser.add_argument(
+            "--chain", action="store_true", help="Settle the venue's matches on a local anvil node (chain id 137)."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         web_port = self._web_port(options["port"])
@@ -60,7 +64,14 @@ class Command(BaseCommand):
             self.stdout.write(f"port {sim_port} is taken (another demo?): the simulated venue takes a free port")
             sim_port = 0
         try:
-            running = embedded_start(rows=rows, start_simulator=not options["no_simulator"], simulator_port=sim_port)
+            running = embedded_start(
+                rows=rows,
+                start_simulator=not options["no_simulator"],
+                simulator_port=sim_port,
+                chain=options["chain"],
+            )
+        except (AnvilNotInstalled, AnvilFailed) as exc:
+            raise CommandError(str(exc)) from None
         except OSError as exc:
             raise CommandError(f"cannot start the simulated venue: {exc}") from None
         signal.signal(signal.SIGTERM, self.on_signal)
@@ -68,6 +79,8 @@ class Command(BaseCommand):
             url = f"http://127.0.0.1:{web_port}/"
             if running.simulator is not None:
                 self.stdout.write(f"simulated venue: {running.simulator.url}")
+            if running.chain is not None:
+                self.stdout.write(f"local chain (settles every match): {running.chain.info.rpc_url}")
             if options["demo"] and rows is not None:
                 self._demo(running, rows, url, pace=options["pace"])
             else:

@@ -24,9 +24,24 @@ class Command(BaseCommand):
         parser.add_argument("--chain-id", type=int, default=137, help="EIP-712 chain id orders must be signed for.")
         parser.add_argument("--auth-window", type=int, default=30, help="Accepted L1/L2 timestamp skew, seconds.")
         parser.add_argument("--seed", type=int, default=0, help="Seed for ids, hashes and fault probabilities.")
+        parser.add_argument(
+            "--chain", type=Path, help="A run_local_chain file: settle every match on that chain from its operator."
+        )
+        parser.add_argument(
+            "--chain-confirmations", type=int, default=2, help="Blocks on top of a settlement before CONFIRMED."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        venue = Venue(chain_id=options["chain_id"], auth_window_s=options["auth_window"], seed=options["seed"])
+        try:
+            venue = Venue(
+                chain_id=options["chain_id"],
+                auth_window_s=options["auth_window"],
+                seed=options["seed"],
+                chain=options["chain"],
+                chain_confirmations=options["chain_confirmations"],
+            )
+        except (OSError, ValueError, KeyError) as exc:
+            raise CommandError(f"could not use the chain {options['chain']}: {exc}") from exc
         try:
             if options["tape"] is not None:
                 venue.load_scenario(scenario_from_activity_tape(json.loads(options["tape"].read_text())))
@@ -36,8 +51,12 @@ class Command(BaseCommand):
             raise CommandError(f"could not load the scenario: {exc}") from exc
 
         def ready(url: str) -> None:
-            self.stdout.write(f"venue simulator listening on {url} ({venue.state()['markets']} markets)")
+            settles = f", settling on {venue.chain.settlement.info.rpc_url}" if venue.chain else ""
+            self.stdout.write(f"venue simulator listening on {url} ({venue.state()['markets']} markets{settles})")
             self.stdout.flush()
 
-        serve(venue, host=options["host"], port=options["port"], on_ready=ready)
+        try:
+            serve(venue, host=options["host"], port=options["port"], on_ready=ready)
+        finally:
+            venue.close()
         self.stdout.write("venue simulator stopped")

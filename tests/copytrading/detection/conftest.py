@@ -2,10 +2,11 @@ from __future__ import annotations
 
 import pytest
 
+from execution.simulator.chain.local import LocalChain
 from tests.copytrading.detection.evm import Evm
 
 
 @pytest.fixture
-def evm() -> Evm:
-    """A fresh local chain with the exchange stand-ins deployed."""
-    return Evm()
+def evm(chain: LocalChain) -> Evm:
+    """The exchange stand-ins on the session's anvil node (the chain fixture reverts it after the test)."""
+    return Evm(chain)

@@ -1,13 +1,14 @@
-"""A real local EVM (eth-tester + py-evm) with vyper stand-ins of the Polymarket exchanges.
+"""Vyper stand-ins of the Polymarket exchanges on the local chain's anvil node.
 
-The contracts emit the real event layouts, so their logs carry the real topic0 values and the
-detector reads them exactly as it reads Polygon. Amounts are in 6-decimal base units.
+The stand-ins emit the real event layouts for any fill a test invents (no funds move), so their
+logs carry the real topic0 values and the detector reads them over the node's HTTP JSON-RPC
+exactly as it reads Polygon. Amounts are in 6-decimal base units. The Polymarket-shaped
+contracts that really move pUSD and shares are execution/simulator/chain/contracts/.
 """
 
 from __future__ import annotations
 
 import secrets
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -18,9 +19,11 @@ from typing import Any, cast
 import vyper
 from eth_utils.address import to_checksum_address
 from hexbytes import HexBytes
-from web3 import EthereumTesterProvider, Web3
+from web3 import HTTPProvider, Web3
 from web3.contract import Contract
 from web3.types import RPCEndpoint, RPCResponse
+
+from execution.simulator.chain.local import LocalChain
 
 CONTRACTS = Path(__file__).resolve().parent / "contracts"
 U = 10**6
@@ -69,29 +72,27 @@ class V1Fill:
         return (order_hash(), to_checksum_address(self.maker), self.token_id, 0, shares, usdc, 0)
 
 
-class FlakyTesterProvider(EthereumTesterProvider):
-    """An RPC node that goes away after ``fail_after_get_logs`` eth_getLogs calls.
-
-    py-evm is not thread-safe; ``lock`` serialises the detector threads' reads with the test's
-    mining, as a real node's single chain would.
-    """
+class FlakyProvider(HTTPProvider):
+    """The node's HTTP JSON-RPC, going away after ``fail_after_get_logs`` eth_getLogs calls."""
 
     fail_after_get_logs: int | None = None
     get_logs_calls = 0
-    lock = threading.RLock()
 
     def make_request(self, method: RPCEndpoint, params: Any) -> RPCResponse:
         if method == "eth_getLogs":
             self.get_logs_calls += 1
             if self.fail_after_get_logs is not None and self.get_logs_calls > self.fail_after_get_logs:
                 raise ConnectionError("node went away")
-        with self.lock:
-            return super().make_request(method, params)
+        return super().make_request(method, params)
 
 
 class Evm:
-    def __init__(self) -> None:
-        self.provider = FlakyTesterProvider()
+    """The stand-in exchanges deployed on the session's anvil node (reverted after each test)."""
+
+    def __init__(self, chain: LocalChain) -> None:
+        self.chain = chain
+        self.rpc_url = chain.info.rpc_url
+        self.provider = FlakyProvider(self.rpc_url, request_kwargs={"timeout": 30, "proxies": {}})
         self.w3 = Web3(self.provider)
         self.operator = self.w3.eth.accounts[0]
         self.v1 = self.deploy("ExchangeV1")
@@ -107,7 +108,7 @@ class Evm:
     def deploy(self, name: str) -> Contract:
         abi, bytecode = compiled(name)
         tx = self.w3.eth.contract(abi=abi, bytecode=bytecode).constructor().transact({"from": self.operator})
-        receipt = self.w3.eth.wait_for_transaction_receipt(tx)
+        receipt = self.w3.eth.wait_for_transaction_receipt(tx, poll_latency=0.01)
         return cast(Contract, self.w3.eth.contract(address=receipt["contractAddress"], abi=abi))
 
     def match_v2(self, taker: V2Fill, makers: Sequence[V2Fill] = (), *, exchange: Contract | None = None) -> str:
@@ -130,26 +131,19 @@ class Evm:
         return self._mined(tx)
 
     def _mined(self, tx: HexBytes) -> str:
-        receipt = self.w3.eth.wait_for_transaction_receipt(tx)
+        receipt = self.w3.eth.wait_for_transaction_receipt(tx, poll_latency=0.01)
         assert receipt["status"] == 1
         return "0x" + bytes(receipt["transactionHash"]).hex()
 
     def block_number(self) -> int:
         return self.w3.eth.block_number
 
-    @property
-    def tester(self) -> Any:
-        return self.provider.ethereum_tester
-
     def mine(self, blocks: int = 1) -> None:
-        with self.provider.lock:
-            self.tester.mine_blocks(blocks)
+        self.chain.node.rpc("anvil_mine", [hex(blocks)])
 
     def snapshot(self) -> Any:
-        with self.provider.lock:
-            return self.tester.take_snapshot()
+        return self.chain.node.rpc("evm_snapshot")
 
     def revert(self, snapshot: Any) -> None:
         """Back to the snapshot's block: whatever is mined next is a competing branch (a reorg)."""
-        with self.provider.lock:
-            self.tester.revert_to_snapshot(snapshot)
+        assert self.chain.node.rpc("evm_revert", [snapshot]) is True

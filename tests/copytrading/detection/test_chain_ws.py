@@ -1,4 +1,8 @@
-"""The WebSocket path against a real WebSocket JSON-RPC peer over the local EVM."""
+"""The WebSocket path against our WebSocket JSON-RPC peer over the node's blocks and logs.
+
+The peer exists for removed logs and dropped connections (anvil does neither, see ws_node.py);
+the subscription to anvil's own eth_subscribe is in test_on_the_node.py.
+"""
 
 from __future__ import annotations
 

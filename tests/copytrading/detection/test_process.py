@@ -22,7 +22,6 @@ from copytrading.detection.runner import RUNNER_DETECTOR, DetectorRunner
 from copytrading.detection.service import detection_tick
 from copytrading.models import ChainCursor, DetectorState, LeaderTrade, WatchedWallet
 from tests.copytrading.detection.evm import Evm, V2Fill
-from tests.copytrading.detection.rpc_node import RpcNode
 from tests.factories import TOKEN_YES, make_leader
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -126,18 +125,14 @@ def test_the_scan_actor_reads_the_chain_over_http_json_rpc_through_a_real_worker
 ) -> None:
     from copytrading.detection.actors import scan_chain
 
-    node = RpcNode(evm)
-    try:
-        a = make_leader().address
-        ChainCursor.objects.create(chain="polygon", next_block=evm.block_number() + 1)
-        txs = [evm.match_v2(V2Fill(a, side, int(TOKEN_YES), Decimal(2), Decimal(1))) for side in ("BUY", "SELL")]
-        with override_settings(
-            POLYGON_RPC_URL=node.url, POLYGON_EXCHANGE_ADDRESSES=evm.exchanges, DETECT_CONFIRMATIONS=0
-        ):
-            scan_chain.send("polygon")
-            broker.join(scan_chain.queue_name, timeout=30_000)
-            worker.join()
-    finally:
-        node.close()
+    a = make_leader().address
+    ChainCursor.objects.create(chain="polygon", next_block=evm.block_number() + 1)
+    txs = [evm.match_v2(V2Fill(a, side, int(TOKEN_YES), Decimal(2), Decimal(1))) for side in ("BUY", "SELL")]
+    with override_settings(
+        POLYGON_RPC_URL=evm.rpc_url, POLYGON_EXCHANGE_ADDRESSES=evm.exchanges, DETECT_CONFIRMATIONS=0
+    ):
+        scan_chain.send("polygon")
+        broker.join(scan_chain.queue_name, timeout=30_000)
+        worker.join()
     assert sorted(LeaderTrade.objects.values_list("tx_hash", flat=True)) == sorted(txs)
     assert ChainCursor.objects.get().next_block == evm.block_number() + 1

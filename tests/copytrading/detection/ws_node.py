@@ -1,4 +1,9 @@
-"""A JSON-RPC WebSocket peer over the local EVM, as a Polygon node's eth_subscribe endpoint.
+"""A JSON-RPC WebSocket peer of ours over the node's data, for what anvil's own WebSocket never does.
+
+anvil (1.7) pushes heads and logs but never re-sends logs with ``removed: true`` in a reorg
+(Polygon's bor nodes do) and cannot drop its connections on request; this peer does both, on
+blocks and logs read from the node. The subscription to anvil itself is tested in
+test_on_the_node.py.
 
 It answers ``eth_subscribe`` for ``newHeads`` and ``logs`` (address/topics filter) and pushes a
 block's header and matching logs when the test says the block arrived; it can send the same

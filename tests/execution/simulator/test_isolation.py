@@ -25,7 +25,7 @@ def imported_modules(path: Path) -> set[str]:
 def test_it_imports_nothing_from_the_platform_or_the_sdk() -> None:
     offenders = {
         f"{path.name}: {name}"
-        for path in PACKAGE.glob("*.py")
+        for path in PACKAGE.rglob("*.py")
         for name in imported_modules(path)
         if name.split(".")[0] in FORBIDDEN and not name.startswith("execution.simulator")
     }
