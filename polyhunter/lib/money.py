@@ -43,6 +43,7 @@ def from_base_units(units: int) -> Decimal:
 MINUS = "\u2212"  # a true minus sign (U+2212) before the dollar: never "-0.28" or "$-0.28"
 UNIT = Decimal("0.000001")
 _MAX_PRICE_PLACES = 6
+_ON_GRID = Decimal("0.00001")
 
 
 def _rounded(value: Decimal, places: int) -> Decimal:
@@ -81,7 +82,9 @@ def format_price(value: Decimal | None, *, tick: Decimal | None = None, blank: s
         return blank
     places = tick_places(tick)
     price = Decimal(value)
-    if price != price.quantize(Decimal(1).scaleb(-places)):
+    # A fill's price is pUSD / shares, both floored to base units: 0.51 can come back 0.5100001.
+    # Within a hundred-thousandth of the grid it is on the grid.
+    if abs(price - price.quantize(Decimal(1).scaleb(-places))) >= _ON_GRID:
         places = min(places + 2, _MAX_PRICE_PLACES)
     return f"{_rounded(price, places):.{places}f}"
 

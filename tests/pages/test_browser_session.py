@@ -121,7 +121,7 @@ def test_a_follower_sets_up_session_custody_in_the_browser_and_a_leader_trade_is
     replay(price="0.50")  # the book asks 0.51: within the 3 % slippage
     expect(page.locator("#recent-copies")).to_contain_text("filled", timeout=PIPELINE_WAIT_MS)
     follow_to_settlement(account)
-    expect(page.locator("#recent-copies")).to_contain_text("confirmed on chain", timeout=PIPELINE_WAIT_MS)
+    expect(page.locator("#recent-copies")).to_contain_text("filled and settled on chain", timeout=PIPELINE_WAIT_MS)
     shot(page, "23-dashboard-session-copy")
 
     copy = CopyTrade.objects.get(account=account)

@@ -48,6 +48,7 @@ def test_prices_show_the_markets_tick_and_averages_keep_two_more_places() -> Non
     assert format_price(Decimal("0.5300000000"), tick=Decimal("0.01")) == "0.53"
     assert format_price(Decimal("0.968"), tick=Decimal("0.001")) == "0.968"
     assert format_price(Decimal("0.535"), tick=Decimal("0.01")) == "0.5350"
+    assert format_price(Decimal("0.5100001020"), tick=Decimal("0.01")) == "0.51"  # floored base units
     assert format_price(None) == "—"
 
 
