@@ -8,7 +8,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, QuerySet
+from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -32,14 +32,18 @@ from copytrading.models import (
     CopyRelationship,
     CopyTrade,
     Deployment,
+    LeaderProfile,
     LeaderTrade,
+    MarketLabel,
+    Notification,
+    NotificationSettings,
     Position,
     WatchedWallet,
     live_follows,
 )
+from copytrading.outcomes import staff_words
 from copytrading.pipeline.reconcile import ReconcileFinding, copytrades_reconcile_report
 from copytrading.pipeline.sweep import copytrades_expire
-from copytrading.reasons import describe
 from copytrading.routing import deployment_change_problem
 from copytrading.summaries import follow_state
 from copytrading.venue_orders import VenueOrderView, venue_order_view
@@ -128,6 +132,24 @@ class DeploymentAdmin(AuditedAdmin):
     @admin.display(description="Follows routed")
     def follows(self, obj: Deployment) -> int:
         return int(getattr(obj, "follow_count", 0))
+
+
+def with_market_names(rows: QuerySet[Any]) -> QuerySet[Any]:
+    """Annotate each row's market question and outcome from the MarketLabel cache (one query for
+    the whole changelist page, no venue call)."""
+    labels = MarketLabel.objects.filter(token_id=OuterRef("token_id"))
+    annotated: QuerySet[Any] = rows.annotate(
+        market_title=Subquery(labels.values("title")[:1]), market_outcome=Subquery(labels.values("outcome")[:1])
+    )
+    return annotated
+
+
+@admin.display(description="Market")
+def market_column(obj: Any) -> str:
+    title, outcome = getattr(obj, "market_title", None), getattr(obj, "market_outcome", None)
+    if not title:
+        return f"token {obj.token_id[:6]}…{obj.token_id[-4:]}"
+    return f"{title} — {outcome}" if outcome else str(title)
 
 
 class FollowerInline(admin.TabularInline):  # type: ignore[type-arg]
@@ -289,12 +311,27 @@ class CopyRelationshipAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 @admin.register(LeaderTrade)
 class LeaderTradeAdmin(ReadOnlyAdmin):
-    list_display = ["detected_at", "leader", "side", "shares", "price", "usdc", "source", "lag", "status", "tx_hash"]
+    list_display = [
+        "detected_at",
+        "leader",
+        market_column,
+        "side",
+        "shares",
+        "price",
+        "usdc",
+        "source",
+        "lag",
+        "status",
+        "tx_hash",
+    ]
     list_filter = ["source", "status", "side"]
     search_fields = ["tx_hash", "token_id", "leader__address", "dedupe_key"]
     list_select_related = ["leader"]
     show_full_result_count = False
     paginator = BoundedCountPaginator
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[LeaderTrade]:
+        return with_market_names(super().get_queryset(request))
 
     @admin.display(description="Detection lag")
     def lag(self, obj: LeaderTrade) -> str:
@@ -307,10 +344,11 @@ class CopyTradeAdmin(ReadOnlyAdmin):
         "created_at",
         "account",
         "leader",
-        "market",
+        market_column,
         "side",
         "planned",
         "filled",
+        "fee",
         "status",
         "explanation",
         "lane",
@@ -335,6 +373,9 @@ class CopyTradeAdmin(ReadOnlyAdmin):
     change_form_template = "admin/copytrading/copytrade/change_form_ops.html"
     actions = ["reconcile_now", "expire", "show_venue_order"]
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[CopyTrade]:
+        return with_market_names(super().get_queryset(request))
+
     def has_operate_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("copytrading.change_copytrade")
 
@@ -345,14 +386,13 @@ class CopyTradeAdmin(ReadOnlyAdmin):
     def leader(self, obj: CopyTrade) -> str:
         return str(obj.relationship.leader)
 
-    @admin.display(description="Market (token)")
-    def market(self, obj: CopyTrade) -> str:
-        condition = obj.leader_trade.condition_id if obj.leader_trade is not None else ""
-        return f"{condition[:10]}… / {obj.token_id[:8]}…" if condition else f"token {obj.token_id[:8]}…"
-
     @admin.display(description="Planned")
     def planned(self, obj: CopyTrade) -> str:
         return _pusd(obj.planned_usdc)
+
+    @admin.display(description="Fee")
+    def fee(self, obj: CopyTrade) -> str:
+        return _pusd(obj.fee_usdc) if obj.size_matched else "—"
 
     @admin.display(description="Filled")
     def filled(self, obj: CopyTrade) -> str:
@@ -394,9 +434,9 @@ class CopyTradeAdmin(ReadOnlyAdmin):
     def signal_price_shown(self, obj: CopyTrade) -> str:
         return _price(obj.signal_price)
 
-    @admin.display(description="What happened")
+    @admin.display(description="What happened (raw detail)")
     def explanation(self, obj: CopyTrade) -> str:
-        return describe(obj.get_status_display(), obj.reason_code, obj.reason_detail) if obj.reason_code else ""
+        return staff_words(obj)
 
     def get_urls(self) -> list[URLPattern]:
         ops = [
@@ -488,9 +528,21 @@ class ArchivedLeaderTradeAdmin(ReadOnlyAdmin):
 
 @admin.register(Position)
 class PositionAdmin(ReadOnlyAdmin):
-    list_display = ["account", "relationship", "token_id", "shares", "cost_usdc", "realized_pnl_usdc", "mark_price"]
+    list_display = [
+        "account",
+        "relationship",
+        market_column,
+        "token_id",
+        "shares",
+        "cost_usdc",
+        "realized_pnl_usdc",
+        "mark_price",
+    ]
     search_fields = ["token_id", "account__user__username"]
     list_select_related = ["account__user", "relationship__leader", "relationship__account__user"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Position]:
+        return with_market_names(super().get_queryset(request))
 
 
 class TradingAccountOpsAdmin(TradingAccountAdmin):
@@ -504,3 +556,53 @@ class TradingAccountOpsAdmin(TradingAccountAdmin):
 
 admin.site.unregister(TradingAccount)
 admin.site.register(TradingAccount, TradingAccountOpsAdmin)
+
+
+@admin.register(MarketLabel)
+class MarketLabelAdmin(ReadOnlyAdmin):
+    """Market names cached from the venue (and Data API rows); read-only, refreshed by the workers."""
+
+    list_display = ["title", "outcome", "token_id", "condition_id", "tick_size", "fee_rate", "source", "fetched_at"]
+    search_fields = ["title", "token_id", "condition_id"]
+    list_filter = ["source"]
+
+
+@admin.register(LeaderProfile)
+class LeaderProfileAdmin(ReadOnlyAdmin):
+    """Track records of the leader directory (computed by the workers from the Data API)."""
+
+    list_display = ["leader", "state", "refreshed_at", "refresh_error", "proposed_by", "created_at"]
+    list_filter = ["state"]
+    search_fields = ["leader__address", "leader__label"]
+    list_select_related = ["leader", "proposed_by"]
+    exclude = ["trades"]
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "user", "kind", "text", "sent_at"]
+    list_filter = ["kind"]
+    search_fields = ["user__username", "text"]
+    list_select_related = ["user"]
+    show_full_result_count = False
+    paginator = BoundedCountPaginator
+
+
+@admin.register(NotificationSettings)
+class NotificationSettingsAdmin(ReadOnlyAdmin):
+    list_display = [
+        "user",
+        "email",
+        "webhook_set",
+        "copy_failed",
+        "follow_held",
+        "custody",
+        "last_sent_at",
+        "last_error",
+    ]
+    search_fields = ["user__username"]
+    exclude = ["webhook_url"]  # a follower's webhook may carry a bridge token: staff see whether it is set
+
+    @admin.display(description="Webhook", boolean=True)
+    def webhook_set(self, obj: NotificationSettings) -> bool:
+        return bool(obj.webhook_url)

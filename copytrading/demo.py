@@ -1,8 +1,9 @@
-"""The demo: staff and three followers with different settings, following the leaders of a real
-recorded tape, trading against the local simulated venue.
+"""The demo: staff and four followers with different settings, following the leaders of a real
+recorded tape (named as on Polymarket), trading against the local simulated venue; the leaders
+keep trading for as long as the demo runs (copytrading.demo_feed).
 
 - alice: speed mode (her own development key, API credentials derived from the venue by L1
-  auth), $10 per copy, $300 daily cap;
+  auth), $10 per copy, $1,000 daily cap;
 - bob: paper mode, 1 % of the leader's size, copies sells;
 - carol: paper mode, her follow paused (her rows show why nothing is copied);
 - dave: session mode — his deposit wallet authorises PolyHunter's session signer (the demo plays
@@ -69,8 +70,11 @@ def demo_leaders(rows: list[dict[str, Any]]) -> list[str]:
 def demo_seed(*, rows: list[dict[str, Any]]) -> DemoSeed:
     staff = _user(*STAFF, staff=True)
     users = {name: _user(name, password) for name, password in FOLLOWERS}
+    names = {str(r["proxyWallet"]).lower(): str(r.get("name") or r.get("pseudonym") or "") for r in rows}
     leaders = [
-        WatchedWallet.objects.get_or_create(address=address, defaults={"label": f"Tape leader {i + 1}"})[0]
+        WatchedWallet.objects.get_or_create(
+            address=address, defaults={"label": names.get(address) or f"Leader {i + 1}"}
+        )[0]
         for i, address in enumerate(demo_leaders(rows))
     ]
     alice = _account(users["alice"], mode=TradingAccount.Mode.PAPER)
@@ -88,7 +92,7 @@ def demo_seed(*, rows: list[dict[str, Any]]) -> DemoSeed:
             leader,
             sizing_mode="fixed_usdc",
             sizing_value=Decimal(10),
-            daily_cap_usdc=Decimal(300),
+            daily_cap_usdc=Decimal(1000),
             slippage_bps=500,
         )
         _follow(bob, leader, sizing_mode="proportional", sizing_value=Decimal("0.01"), slippage_bps=500)

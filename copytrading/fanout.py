@@ -11,12 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
+from typing import Protocol
 
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from copytrading.follows import market_list_reason
+from copytrading.follows import MarketLists, market_list_reason
 from copytrading.metrics import copies_counted
 from copytrading.models import CopyRelationship, CopyTrade, Deployment, LeaderTrade, Position, live_follows
 from copytrading.reasons import Reason
@@ -146,37 +147,79 @@ def _skip_reason(*, trade: LeaderTrade, follow: CopyRelationship, held: set[int]
     # A trade seen on chain has no condition id yet: an allow list may name its market by
     # condition id, so only execute can tell (it checks the lists again against the venue's
     # market info, pipeline/quoting.py — which also holds a deny list by condition id).
-    listed = market_list_reason(follow, token_id=trade.token_id, condition_id=trade.condition_id)
-    if listed == Reason.MARKET_NOT_ALLOWED and not trade.condition_id:
+    return copy_skip_reason(
+        settings=follow,
+        side=trade.side,
+        price=trade.price,
+        token_id=trade.token_id,
+        condition_id=trade.condition_id,
+        holds=follow.id in held,
+        leader_paused=trade.leader.paused,
+        follow_held=follow.staff_hold != CopyRelationship.StaffHold.NONE,
+        follow_paused=follow.status != CopyRelationship.Status.ACTIVE,
+        account_paused=follow.account.paused,
+    )
+
+
+class CopySettings(MarketLists, Protocol):
+    """What fan-out reads of a follow's settings (a CopyRelationship, or FollowSettings in a backtest)."""
+
+    @property
+    def price_min(self) -> Decimal | None: ...
+
+    @property
+    def price_max(self) -> Decimal | None: ...
+
+    @property
+    def copy_sells(self) -> bool: ...
+
+
+def copy_skip_reason(
+    *,
+    settings: CopySettings,
+    side: str,
+    price: Decimal,
+    token_id: str,
+    condition_id: str,
+    holds: bool,
+    leader_paused: bool = False,
+    follow_held: bool = False,
+    follow_paused: bool = False,
+    account_paused: bool = False,
+) -> str | None:
+    """Why a follow with these settings does not copy this leader trade (fan-out's decisions, the
+    ones that need no market data), or None. "What copying would have made" asks the same."""
+    listed = market_list_reason(settings, token_id=token_id, condition_id=condition_id)
+    if listed == Reason.MARKET_NOT_ALLOWED and not condition_id:
         listed = None
     # The pauses in the gate's own order (execution.guardrails.hold_verdict); the platform
     # switches are the gate's to apply when the copy executes.
     hold = hold_verdict(
         Holds(
-            lane=CopyTrade.Lane.EXIT if trade.side == LeaderTrade.Side.SELL else CopyTrade.Lane.COPY,
+            lane=CopyTrade.Lane.EXIT if side == LeaderTrade.Side.SELL else CopyTrade.Lane.COPY,
             kill_switch=False,
             pause_copies=False,
             exits_only=False,
-            leader_paused=trade.leader.paused,
-            account_paused=follow.account.paused,
-            follow_held=follow.staff_hold != CopyRelationship.StaffHold.NONE,
-            follow_paused=follow.status != CopyRelationship.Status.ACTIVE,
+            leader_paused=leader_paused,
+            account_paused=account_paused,
+            follow_held=follow_held,
+            follow_paused=follow_paused,
         )
     )
     checks: list[tuple[bool, str | None]] = [
         (not hold.allowed, hold.reason),
         (listed is not None, listed),
-        (not _price_in_band(trade.price, follow), Reason.PRICE_OUTSIDE_BAND),
-        (trade.side == LeaderTrade.Side.SELL and not follow.copy_sells, Reason.COPY_SELLS_OFF),
-        (trade.side == LeaderTrade.Side.SELL and follow.id not in held, Reason.NOTHING_TO_SELL),
+        (not _price_in_band(price, settings), Reason.PRICE_OUTSIDE_BAND),
+        (side == LeaderTrade.Side.SELL and not settings.copy_sells, Reason.COPY_SELLS_OFF),
+        (side == LeaderTrade.Side.SELL and not holds, Reason.NOTHING_TO_SELL),
     ]
     return next((str(reason) for failed, reason in checks if failed), None)
 
 
-def _price_in_band(price: Decimal, follow: CopyRelationship) -> bool:
-    if follow.price_min is not None and price < follow.price_min:
+def _price_in_band(price: Decimal, settings: CopySettings) -> bool:
+    if settings.price_min is not None and price < settings.price_min:
         return False
-    return not (follow.price_max is not None and price > follow.price_max)
+    return not (settings.price_max is not None and price > settings.price_max)
 
 
 def dispatch_execute(*, deployment_key: str, rows: list[tuple[int, str]]) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from django.db import transaction
 from django.utils import timezone
@@ -73,34 +73,46 @@ def parse_market_list(text: str) -> list[str]:
     return list(dict.fromkeys(item.lower() if item.lower().startswith("0x") else item for item in items))
 
 
+# One wording for every range, on the follower form, the staff admin and the services alike.
+TO = "\u2013"  # an en dash: "0-50 %" reads as minus fifty
+RANGE_MESSAGES = {
+    "ratio": f"Ratio must be 0{TO}{MAX_PROPORTIONAL_RATIO} (more than 0).",
+    "amount": "Amount must be more than $0.",
+    "money": "Must be more than $0, or empty for no limit.",
+    "slippage": f"Slippage must be 0{TO}50 %.",
+    "price": f"Price must be 0{TO}1 (more than 0, less than 1).",
+    "stop_loss": f"Stop-loss must be 0{TO}100 % (more than 0, less than 100), or empty.",
+    "take_profit": f"Take-profit must be 0{TO}10,000 % (more than 0), or empty.",
+}
+
+
 def follow_settings_problems(settings: FollowSettings) -> dict[str, str]:
     """Why these settings cannot be saved, per setting name; empty when they can."""
     problems: dict[str, str] = {}
+    proportional = settings.sizing_mode == CopyRelationship.SizingMode.PROPORTIONAL
     if settings.sizing_mode not in CopyRelationship.SizingMode.values:
         problems["sizing_mode"] = "Choose fixed pUSD or proportional sizing."
+    elif proportional and not 0 < settings.sizing_value <= MAX_PROPORTIONAL_RATIO:
+        problems["sizing_value"] = RANGE_MESSAGES["ratio"]
     elif settings.sizing_value <= 0:
-        problems["sizing_value"] = "Must be more than 0."
-    elif settings.sizing_mode == CopyRelationship.SizingMode.PROPORTIONAL and (
-        settings.sizing_value > MAX_PROPORTIONAL_RATIO
-    ):
-        problems["sizing_value"] = f"A proportional ratio above {MAX_PROPORTIONAL_RATIO} is refused (a typo?)."
+        problems["sizing_value"] = RANGE_MESSAGES["amount"]
     for name in ("min_usdc_per_trade", "max_usdc_per_trade", "max_position_usdc_per_market", "daily_cap_usdc"):
         value = getattr(settings, name)
         if value is not None and value <= 0:
-            problems[name] = "Must be more than 0, or empty for no limit."
+            problems[name] = RANGE_MESSAGES["money"]
     low, high = settings.min_usdc_per_trade, settings.max_usdc_per_trade
     if low is not None and high is not None and low > high and "max_usdc_per_trade" not in problems:
         problems["max_usdc_per_trade"] = "Must be at least the minimum per trade."
     if not 0 <= settings.slippage_bps <= 5000:
-        problems["slippage_bps"] = "Must be between 0 % and 50 %."
+        problems["slippage_bps"] = RANGE_MESSAGES["slippage"]
     problems.update(_price_band_problems(settings.price_min, settings.price_max))
     problems.update(_market_list_problems(settings))
     if settings.order_type not in CopyRelationship.OrderType.values:
         problems["order_type"] = "Choose fill-and-kill or fill-or-kill."
     if settings.stop_loss_pct is not None and not 0 < settings.stop_loss_pct < 100:
-        problems["stop_loss_pct"] = "Must be between 0 % and 100 % (exclusive), or empty."
+        problems["stop_loss_pct"] = RANGE_MESSAGES["stop_loss"]
     if settings.take_profit_pct is not None and not 0 < settings.take_profit_pct <= 10000:
-        problems["take_profit_pct"] = "Must be more than 0 % (at most 10000 %), or empty."
+        problems["take_profit_pct"] = RANGE_MESSAGES["take_profit"]
     return problems
 
 
@@ -108,7 +120,7 @@ def _price_band_problems(low: Decimal | None, high: Decimal | None) -> dict[str,
     problems = {}
     for name, value in (("price_min", low), ("price_max", high)):
         if value is not None and not 0 < value < 1:
-            problems[name] = "A price is between 0 and 1 (exclusive)."
+            problems[name] = RANGE_MESSAGES["price"]
     if low is not None and high is not None and low >= high and not problems:
         problems["price_max"] = "Must be above the lowest price."
     return problems
@@ -217,7 +229,17 @@ def follow_update(
     return row
 
 
-def market_list_reason(follow: CopyRelationship, *, token_id: str, condition_id: str) -> str | None:
+class MarketLists(Protocol):
+    """A follow's market lists: a CopyRelationship, or FollowSettings (a backtest)."""
+
+    @property
+    def market_allow(self) -> list[str]: ...
+
+    @property
+    def market_deny(self) -> list[str]: ...
+
+
+def market_list_reason(follow: MarketLists, *, token_id: str, condition_id: str) -> str | None:
     """Why the follow's market allow/deny lists keep it out of this market (token or condition
     id, case-insensitive), or None. The deny list wins."""
     ids = {token_id, condition_id.lower()} - {""}

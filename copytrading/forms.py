@@ -15,8 +15,9 @@ from typing import Any
 from django import forms
 
 from accounts.models import TradingAccount, User
-from copytrading.follows import FollowSettings, follow_settings_problems, parse_market_list
-from copytrading.models import CopyRelationship, CopyTrade
+from copytrading.follows import RANGE_MESSAGES, FollowSettings, follow_settings_problems, parse_market_list
+from copytrading.models import CopyRelationship, CopyTrade, NotificationSettings
+from copytrading.notifications.deliver import webhook_problem
 from execution.venue.auth import ApiCredentials
 from polyhunter.lib.addresses import InvalidAddress, normalize_address
 
@@ -25,33 +26,60 @@ _HEX_KEY = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
 MONEY = {"max_digits": 18, "decimal_places": 6, "min_value": Decimal(0)}
 
 
+def _ranged(field: forms.DecimalField, message: str) -> forms.DecimalField:
+    """Out-of-range input says the range, in the words the settings rules use ("Slippage must be
+    0 to 50 %", with an en dash), whichever check caught it: the field's digits or the rules."""
+    for code in ("min_value", "max_value", "max_digits", "max_whole_digits"):
+        field.error_messages[code] = message.replace("%", "%%")  # Django formats these with %(max)s
+    field.error_messages["max_decimal_places"] = f"At most {field.decimal_places} decimal places."
+    return field
+
+
 def _money(label: str, help_text: str = "") -> forms.DecimalField:
-    return forms.DecimalField(label=label, required=False, help_text=help_text, **MONEY)  # type: ignore[arg-type]
+    field = forms.DecimalField(label=label, required=False, help_text=help_text, **MONEY)  # type: ignore[arg-type]
+    return _ranged(field, RANGE_MESSAGES["money"])
+
+
+def _percent(label: str, message: str, *, digits: int, required: bool = False, **kwargs: Any) -> forms.DecimalField:
+    field = forms.DecimalField(label=label, required=required, max_digits=digits, decimal_places=2, **kwargs)
+    return _ranged(field, message)
 
 
 class FollowSettingsForm(forms.Form):
     sizing_mode = forms.ChoiceField(label="Sizing", choices=CopyRelationship.SizingMode.choices)
-    sizing_value = forms.DecimalField(
-        label="Amount or ratio",
-        max_digits=18,
-        decimal_places=6,
-        help_text="pUSD per copy (fixed) or the share of the leader's pUSD (proportional, e.g. 0.1).",
+    sizing_value = _ranged(
+        forms.DecimalField(
+            label="Amount or ratio",
+            max_digits=18,
+            decimal_places=6,
+            help_text="pUSD per copy (fixed) or the share of the leader's pUSD (proportional, e.g. 0.1).",
+        ),
+        "Must be more than 0.",
     )
     min_usdc_per_trade = _money("Minimum pUSD per copy", "A copy smaller than this is skipped; empty = none.")
     max_usdc_per_trade = _money("Maximum pUSD per copy")
     max_position_usdc_per_market = _money("Cap per market (pUSD)")
     daily_cap_usdc = _money(
-        "Daily cap (pUSD)", "What you pay, fees included; orders whose outcome is unknown count as spent."
+        "Daily cap (pUSD)",
+        "What you pay, fees included; orders whose outcome is unknown count as spent. "
+        "Empty = no cap (asks you to confirm).",
     )
-    slippage_percent = forms.DecimalField(
-        label="Slippage limit (%)",
-        max_digits=5,
-        decimal_places=2,
+    slippage_percent = _percent(
+        "Slippage limit (%)",
+        RANGE_MESSAGES["slippage"],
+        digits=5,
+        required=True,
         initial=Decimal(3),
         help_text="How far past the leader's price a copy may fill.",
     )
-    price_min = forms.DecimalField(label="Lowest leader price copied", required=False, max_digits=6, decimal_places=4)
-    price_max = forms.DecimalField(label="Highest leader price copied", required=False, max_digits=6, decimal_places=4)
+    price_min = _ranged(
+        forms.DecimalField(label="Lowest leader price copied", required=False, max_digits=6, decimal_places=4),
+        RANGE_MESSAGES["price"],
+    )
+    price_max = _ranged(
+        forms.DecimalField(label="Highest leader price copied", required=False, max_digits=6, decimal_places=4),
+        RANGE_MESSAGES["price"],
+    )
     market_allow = forms.CharField(
         label="Only these markets",
         required=False,
@@ -61,8 +89,28 @@ class FollowSettingsForm(forms.Form):
     market_deny = forms.CharField(label="Never these markets", required=False, widget=forms.Textarea(attrs={"rows": 2}))
     copy_sells = forms.BooleanField(label="Copy the leader's sells", required=False, initial=True)
     order_type = forms.ChoiceField(label="Order type", choices=CopyRelationship.OrderType.choices)
-    stop_loss_pct = forms.DecimalField(label="Stop-loss (%)", required=False, max_digits=5, decimal_places=2)
-    take_profit_pct = forms.DecimalField(label="Take-profit (%)", required=False, max_digits=6, decimal_places=2)
+    stop_loss_pct = _percent("Stop-loss (%)", RANGE_MESSAGES["stop_loss"], digits=5)
+    take_profit_pct = _percent("Take-profit (%)", RANGE_MESSAGES["take_profit"], digits=7)
+    # Shown (as a checkbox) only with the worst case of risky settings: a ratio above 1 or no daily cap.
+    confirm_risk = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    SETTINGS_FIELDS = (
+        "sizing_mode",
+        "sizing_value",
+        "min_usdc_per_trade",
+        "max_usdc_per_trade",
+        "max_position_usdc_per_market",
+        "daily_cap_usdc",
+        "slippage_percent",
+        "price_min",
+        "price_max",
+        "market_allow",
+        "market_deny",
+        "copy_sells",
+        "order_type",
+        "stop_loss_pct",
+        "take_profit_pct",
+    )
 
     @classmethod
     def initial_for(cls, settings: FollowSettings) -> dict[str, Any]:
@@ -104,6 +152,16 @@ class FollowSettingsForm(forms.Form):
 
 
 _FORM_FIELD = {"slippage_bps": "slippage_percent"}
+
+
+class BacktestForm(FollowSettingsForm):
+    """The follow settings to try on a leader's recorded trades, and how far back to look."""
+
+    days = forms.TypedChoiceField(
+        label="Look back", coerce=int, choices=[(7, "7 days"), (14, "14 days"), (30, "30 days")], initial=30
+    )
+
+    field_order = ["days"]
 
 
 class FollowCreateForm(FollowSettingsForm):
@@ -236,3 +294,46 @@ class HistoryFilterForm(forms.Form):
         field = self.fields["follow"]
         assert isinstance(field, LeaderChoiceField)
         field.queryset = CopyRelationship.objects.filter(account__user=user).select_related("leader")
+
+
+class ProposeLeaderForm(forms.Form):
+    address = forms.CharField(
+        label="Wallet address",
+        max_length=42,
+        help_text="A Polymarket wallet (0x…); its track record loads in a minute.",
+    )
+    label = forms.CharField(label="Name (optional)", max_length=80, required=False)
+
+    def clean_address(self) -> str:
+        try:
+            return normalize_address(self.cleaned_data["address"])
+        except InvalidAddress as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+
+class NotificationSettingsForm(forms.ModelForm):  # type: ignore[type-arg]
+    webhook_url = forms.URLField(
+        label="Webhook URL (Telegram or Discord bridge)",
+        required=False,
+        max_length=500,
+        assume_scheme="https",
+        help_text="We POST a JSON digest: Discord reads 'content', Slack-style and Telegram bridges 'text'.",
+    )
+
+    class Meta:
+        model = NotificationSettings
+        fields = ["email", "webhook_url", "copy_failed", "follow_held", "custody"]
+        labels = {
+            "email": "E-mail me a digest",
+            "webhook_url": "Webhook URL (Telegram or Discord bridge)",
+            "copy_failed": "A copy was rejected or expired",
+            "follow_held": "A follow was paused by staff or held by a guardrail",
+            "custody": "My custody needs action (balance, approval, API key)",
+        }
+
+    def clean_webhook_url(self) -> str:
+        url = str(self.cleaned_data.get("webhook_url") or "").strip()
+        problem = webhook_problem(url) if url else None
+        if problem:
+            raise forms.ValidationError(problem)
+        return url

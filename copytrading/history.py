@@ -14,17 +14,24 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, overload
 
-from django.db.models import BooleanField, F, QuerySet, Value
-from django.db.models.functions import Coalesce
+from django.db.models import BooleanField, CharField, F, QuerySet, Value
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast, Coalesce
 
 from accounts.models import User
+from copytrading.markets import MarketName, market_names
 from copytrading.models import ArchivedCopyTrade, CopyRelationship, CopyTrade
-from copytrading.reasons import describe
+from copytrading.outcomes import follower_words
+from polyhunter.lib.money import exact_units
 
+# Amounts in the venue's exact unit (6 decimals of pUSD or shares), prices as recorded: an export
+# is for adding up, so nothing in it is rounded for reading.
 CSV_COLUMNS = [
     "created_at",
     "code",
     "leader",
+    "market",
+    "outcome",
     "token_id",
     "side",
     "status",
@@ -36,6 +43,7 @@ CSV_COLUMNS = [
     "shares_filled",
     "usdc_filled",
     "fee_usdc",
+    "cash_usdc",
     "planned_usdc",
 ]
 
@@ -63,6 +71,7 @@ class HistoryRow:
     status: str
     reason_code: str
     reason_detail: str
+    venue_status: str
     trigger: str
     reference_price: Decimal | None
     planned_price: Decimal | None
@@ -87,9 +96,16 @@ class HistoryRow:
 
     @property
     def words(self) -> str:
-        if self.reason_code:
-            return describe(self.status_display, self.reason_code, self.reason_detail)
-        return self.status_display.lower()
+        """Plain words for the follower (the raw detail is for staff)."""
+        return follower_words(self)
+
+    @property
+    def cash(self) -> Decimal | None:
+        """pUSD out (a BUY: fill plus fee, negative) or in (a SELL: fill minus fee); None unfilled."""
+        if not self.size_matched:
+            return None
+        fill, fee = Decimal(self.fill_usdc), Decimal(self.fee_usdc)
+        return -(fill + fee) if self.side == CopyTrade.Side.BUY else fill - fee
 
 
 _FIELDS = [name for name in HistoryRow.__dataclass_fields__ if name != "archived"]
@@ -103,6 +119,10 @@ def _columns(*, archived: bool) -> dict[str, Any]:
         "leader_label": F("relationship__leader__label"),
         "leader_address": F("relationship__leader__address"),
         "reference_price": reference,
+        # The archive keeps venue_status in the original row only ("paper" fills read as such).
+        "venue_status": Coalesce(Cast(KeyTextTransform("venue_status", "row"), CharField()), Value(""))
+        if archived
+        else F("venue_status"),
     }
     columns = {f"h_{name}": sources.get(name, F(name)) for name in _FIELDS}
     columns["h_archived"] = Value(archived, output_field=BooleanField())
@@ -192,27 +212,67 @@ def history_csv(rows: HistoryRows) -> Iterator[str]:
     """CSV lines of the rows, streamed (a long history is never held in memory at once)."""
     writer = csv.writer(_Echo())
     yield writer.writerow(CSV_COLUMNS)
+    chunk: list[HistoryRow] = []
     for row in rows:
+        chunk.append(row)
+        if len(chunk) == 500:
+            yield from _lines(writer, chunk)
+            chunk = []
+    yield from _lines(writer, chunk)
+
+
+def _lines(writer: Any, rows: list[HistoryRow]) -> Iterator[str]:
+    names = market_names({row.token_id for row in rows})  # one read per chunk
+    for row in rows:
+        market = names[row.token_id]
         yield writer.writerow(
             [
                 row.created_at.isoformat(),
                 row.code,
                 row.leader_address,
+                market.title,
+                market.outcome,
                 row.token_id,
                 row.side,
                 row.status,
                 row.words,
-                _blank(row.reference_price),
-                _blank(row.planned_price),
-                _blank(row.fill_price),
+                _price(row.reference_price),
+                _price(row.planned_price),
+                _price(row.fill_price),
                 _blank(price_difference_percent(row)),
-                row.size_matched,
-                row.fill_usdc,
-                row.fee_usdc,
-                _blank(row.planned_usdc),
+                exact_units(row.size_matched),
+                exact_units(row.fill_usdc),
+                exact_units(row.fee_usdc),
+                exact_units(row.cash) if row.cash is not None else "",
+                exact_units(row.planned_usdc),
             ]
         )
 
 
+def _price(value: Decimal | None) -> str:
+    return "" if value is None else f"{Decimal(value).normalize():f}"
+
+
 def _blank(value: Decimal | None) -> str | Decimal:
     return "" if value is None else value
+
+
+@dataclass(frozen=True)
+class HistoryView:
+    """A history row as the page shows it: its market by name, to its tick."""
+
+    row: HistoryRow
+    market: MarketName
+
+    @property
+    def tick(self) -> Decimal | None:
+        return self.market.tick
+
+    @property
+    def worse_by_percent(self) -> Decimal | None:
+        return price_difference_percent(self.row)
+
+
+def history_views(rows: list[HistoryRow]) -> list[HistoryView]:
+    names = market_names({row.token_id for row in rows})
+    return [HistoryView(row, names[row.token_id]) for row in rows]

@@ -17,10 +17,12 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import TradingAccount, User
+from copytrading.markets import MarketName, market_names
 from copytrading.models import CopyRelationship, CopyTrade, Position
+from copytrading.outcomes import follower_words
 from copytrading.pipeline.exposure import exposure_for
 from copytrading.pnl import Point, pnl_for_accounts
-from copytrading.reasons import Reason, describe
+from copytrading.reasons import Reason
 from execution.custody import custody_ready
 from execution.guardrails import Holds, hold_verdict
 from execution.models import GuardrailSettings, TradingSwitch
@@ -68,10 +70,57 @@ _LABELS: dict[str, str] = {Reason.FOLLOW_PAUSED: "paused", Reason.FOLLOW_HELD: "
 
 
 def copy_words(trade: CopyTrade) -> str:
-    """'skipped: the price moved past your slippage limit (…)', or the status alone."""
-    if trade.reason_code:
-        return describe(trade.get_status_display(), trade.reason_code, trade.reason_detail)
-    return trade.get_status_display().lower()
+    """'skipped: the price moved past your slippage limit (…)': plain words, no raw venue detail."""
+    return follower_words(trade)
+
+
+@dataclass(frozen=True)
+class CopyRow:
+    """A copy as a follower's pages show it: its market by name and what happened in plain words."""
+
+    trade: CopyTrade
+    market: MarketName
+    words: str
+
+    @property
+    def tick(self) -> Decimal | None:
+        return self.market.tick
+
+    @property
+    def cash(self) -> Decimal | None:
+        """pUSD out (a BUY: fill plus fee, negative) or in (a SELL: fill minus fee); None unfilled."""
+        trade = self.trade
+        if not trade.size_matched:
+            return None
+        fill, fee = Decimal(trade.fill_usdc), Decimal(trade.fee_usdc)
+        return -(fill + fee) if trade.side == CopyTrade.Side.BUY else fill - fee
+
+    @property
+    def worse_by_percent(self) -> Decimal | None:
+        """How much worse (positive) or better (negative) than the leader's price it filled."""
+        trade = self.trade
+        leader = trade.reference_price
+        if trade.fill_price is None or not leader:
+            return None
+        fill = Decimal(trade.fill_price)
+        worse = fill - leader if trade.side == CopyTrade.Side.BUY else leader - fill
+        return worse / leader * 100
+
+
+def copy_rows(trades: list[CopyTrade]) -> list[CopyRow]:
+    names = market_names(trade.token_id for trade in trades)
+    return [CopyRow(trade, names[trade.token_id], follower_words(trade)) for trade in trades]
+
+
+@dataclass(frozen=True)
+class PositionRow:
+    position: Position
+    market: MarketName
+
+    @property
+    def average_price(self) -> Decimal | None:
+        """What each share cost, fees included (the position's cost includes them)."""
+        return self.position.average_price
 
 
 @dataclass(frozen=True)
@@ -96,8 +145,8 @@ class AccountSpend:
 class Dashboard:
     follows: list[FollowRow]
     spend: list[AccountSpend]
-    positions: list[Position]
-    recent: list[tuple[CopyTrade, str]]
+    positions: list[PositionRow]
+    recent: list[CopyRow]
     pnl: list[Point]
     has_account: bool
 
@@ -130,19 +179,21 @@ def follow_rows(user: User, *, now: datetime | None = None) -> tuple[list[Follow
     return rows, spend
 
 
-def recent_copies(user: User, *, limit: int = 15) -> list[tuple[CopyTrade, str]]:
-    return [(trade, copy_words(trade)) for trade in user_copies(user)[:limit]]
+def recent_copies(user: User, *, limit: int = 15) -> list[CopyRow]:
+    return copy_rows(list(user_copies(user)[:limit]))
 
 
 def dashboard_for(user: User) -> Dashboard:
     now = timezone.now()
     follows, spend = follow_rows(user, now=now)
     account_ids = [s.account.id for s in spend]
-    positions = list(
+    held = list(
         Position.objects.filter(account__user=user, shares__gt=0)
         .select_related("relationship__leader", "account")
         .order_by("-updated_at")[:50]
     )
+    names = market_names(p.token_id for p in held)
+    positions = [PositionRow(p, names[p.token_id]) for p in held]
     return Dashboard(
         follows=follows,
         spend=spend,

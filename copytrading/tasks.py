@@ -16,12 +16,15 @@ import dramatiq
 from django.conf import settings
 from dramatiq_crontab import cron, interval
 
-import copytrading.detection.actors  # noqa: F401  (declares the detection actors and their schedule)
+import copytrading.detection.actors
+import copytrading.leaders.actors
+import copytrading.notifications.actors  # noqa: F401  (follower digests and their schedule)
 from accounts.models import TradingAccount
 from copytrading.archive import archive_run
 from copytrading.controls import account_session_check
 from copytrading.deployments import deployment_current, deployment_heartbeat
 from copytrading.fanout import EXECUTE_ACTOR, FAN_OUT_ACTOR, fanout_leader_trade
+from copytrading.markets import market_labels_refresh
 from copytrading.models import Deployment
 from copytrading.observed import scheduler_heartbeat
 from copytrading.pipeline.execute import copytrades_execute
@@ -166,3 +169,9 @@ def session_keys_tick() -> None:
 # Exits have their own queue (and their own workers in production), so an exit never waits
 # behind a burst of copies; declare it so this process's workers consume it too.
 dramatiq.get_broker().declare_queue(f"{MY_KEY}.exits")
+
+
+@dramatiq.actor(queue_name="platform", max_retries=0, time_limit=60_000)
+def refresh_market_labels(token_ids: list[str]) -> None:
+    """Name these tokens (market question and outcome) from the venue, for the pages."""
+    market_labels_refresh(token_ids=token_ids)

@@ -2,11 +2,14 @@ from __future__ import annotations
 
 from django.urls import path
 
-from copytrading.views import custody, dashboard, follows, history
+from copytrading.views import custody, dashboard, follows, history, leaders, notifications
 
 urlpatterns = [
     path("dashboard/", dashboard.dashboard, name="dashboard"),
     path("dashboard/copies/", dashboard.dashboard_copies, name="dashboard_copies"),
+    path("leaders/", leaders.leaders, name="leaders"),
+    path("leaders/propose/", leaders.leader_propose_view, name="leader_propose"),
+    path("leaders/<uuid:code>/", leaders.leader_detail, name="leader_detail"),
     path("follows/", follows.follows_list, name="follows"),
     path("follows/new/", follows.follow_new, name="follow_new"),
     path("follows/<uuid:code>/", follows.follow_edit, name="follow_edit"),
@@ -21,4 +24,6 @@ urlpatterns = [
     path("custody/<uuid:code>/session/rotate/", custody.custody_session_rotate, name="custody_session_rotate"),
     path("history/", history.history, name="history"),
     path("history.csv", history.history_export, name="history_csv"),
+    path("alerts/", notifications.notifications, name="notifications"),
+    path("alerts/test/", notifications.notifications_test, name="notifications_test"),
 ]

@@ -14,7 +14,14 @@ from polyhunter.admin import AuditedAdmin, ReadOnlyAdmin
 
 @admin.register(GuardrailSettings)
 class GuardrailSettingsAdmin(AuditedAdmin):
-    list_display = ["__str__", "max_order_usdc", "max_daily_usdc_per_account", "max_market_position_usdc", "updated_at"]
+    list_display = [
+        "__str__",
+        "max_order_usdc",
+        "max_daily_usdc_per_account",
+        "max_market_position_usdc",
+        "default_follow_daily_cap_usdc",
+        "updated_at",
+    ]
     readonly_fields = ["updated_at", "updated_by"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:

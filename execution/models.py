@@ -23,6 +23,13 @@ class GuardrailSettings(models.Model):
         default=5000, help_text="Ceiling on one account's notional per UTC day, counting unknown outcomes."
     )
     max_market_position_usdc = MoneyField(default=2000, help_text="Ceiling on one account's exposure per market.")
+    default_follow_daily_cap_usdc = MoneyField(
+        null=True,
+        blank=True,
+        default=100,
+        help_text="Daily cap a new follow starts with (the follower may change it; removing it asks for a "
+        "confirmation). Empty = new follows start without one.",
+    )
     signer_orders_per_second = models.PositiveIntegerField(
         default=10, help_text="Per-signer order rate shared by all workers."
     )

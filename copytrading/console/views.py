@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 
 from copytrading.console.forms import RouteForm, SwitchForm
 from copytrading.console.status import COUNT_CAP, console_status
+from copytrading.demo_feed import running_demo_feed
 from copytrading.routing import RoutingError, user_route
 from execution.models import TradingSwitch
 from execution.switches import SwitchError, switch_set
@@ -20,6 +21,8 @@ def console(request: HttpRequest) -> HttpResponse:
             return _flip_switch(request)
         if kind == "route":
             return _route_user(request)
+        if kind == "demo_trade":
+            return _demo_trade(request)
     context = {
         **admin.site.each_context(request),
         "title": "Staff console",
@@ -28,6 +31,7 @@ def console(request: HttpRequest) -> HttpResponse:
         "route_form": RouteForm(),
         "can_flip": request.user.has_perm("execution.change_tradingswitch"),
         "can_route": request.user.has_perm("copytrading.change_copyrelationship"),
+        "demo_feed": running_demo_feed(),
     }
     return render(request, "admin/console.html", context)
 
@@ -69,4 +73,20 @@ def _route_user(request: HttpRequest) -> HttpResponse:
         else:
             target = deployment.key if deployment else "shared"
             messages.success(request, f"{user.username}: {moved} follow(s) moved to {target}.")
+    return redirect("console")
+
+
+def _demo_trade(request: HttpRequest) -> HttpResponse:
+    """Embedded demo only: one leader trade now, through the venue's Data API like any other."""
+    feed = running_demo_feed()
+    if feed is None:
+        messages.error(request, "No demo feed runs in this process (it exists in embedded mode: make demo).")
+        return redirect("console")
+    leader = request.POST.get("leader") or None
+    side = request.POST.get("side") if request.POST.get("side") in ("BUY", "SELL") else None
+    if leader is not None and leader not in {x.address for x in feed.leaders}:
+        messages.error(request, "That is not one of the demo's leaders.")
+        return redirect("console")
+    trade = feed.next_trade(leader=leader, side=side)
+    messages.success(request, f"{trade.words()}. Its followers' copies appear within seconds.")
     return redirect("console")

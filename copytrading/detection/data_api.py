@@ -224,6 +224,10 @@ class DataApiClient:
             raise DataApiError(f"/trades answered a {type(body).__name__}, not a list")
         return [row for row in body if isinstance(row, Mapping)]
 
+    def get_json(self, path: str, *, params: Mapping[str, str]) -> Any:
+        """Any Data API read (``/activity``, ``/positions``, …) under the same budget and backoff."""
+        return self._get(path, params=params)
+
     def _get(self, path: str, *, params: Mapping[str, str]) -> Any:
         last = ""
         last_retry_after: float | None = None

@@ -230,6 +230,13 @@ class CopyTrade(models.Model):
                 name="copytrade_exposure_idx",
                 condition=models.Q(status__in=["signed", "unknown", "delayed", "live", "filled", "confirmed"]),
             ),
+            # Used by copytrading.notifications: copies that ended rejected, expired or blocked lately
+            # (partial: only those rows, so the pipeline's other writes never touch it).
+            models.Index(
+                fields=["finished_at"],
+                name="copytrade_notify_idx",
+                condition=models.Q(status__in=["rejected", "expired", "blocked"]),
+            ),
             # Used by the admin "stuck beyond deadline" filter and the I3 monitor.
             models.Index(
                 fields=["deadline_at"],

@@ -39,40 +39,93 @@ def gate_inputs(
 ) -> GateInputs:
     """Gate inputs for one row; without ``exposure`` the caps are not evaluated yet (pre-gate).
     ``fee``: the most taker fee the order can pay, counted by the caps."""
-    follow, limits = row.relationship, context.limits
-    market_exposure, market_cap = _binding_market_cap(exposure, row, limits)
-    return GateInputs(
+    follow = row.relationship
+    return follow_gate_inputs(
         lane=row.lane,
-        kill_switch=TradingSwitch.Name.KILL_SWITCH in context.switches,
-        pause_copies=TradingSwitch.Name.PAUSE_COPIES in context.switches,
-        exits_only=TradingSwitch.Name.EXITS_ONLY in context.switches,
+        switches=context.switches,
+        limits=context.limits,
+        breaker_open=context.breaker_open,
         # A protective exit (stop-loss / take-profit) belongs to no leader: a leader pause does not hold it.
         leader_paused=row.leader_trade is not None and row.leader_trade.leader.paused,
         account_paused=row.account.paused,
         follow_held=follow.staff_hold != follow.StaffHold.NONE,
         follow_paused=follow.status != follow.Status.ACTIVE,
+        notional=notional,
+        fee=fee,
+        follow_id=row.relationship_id,
+        account_id=row.account_id,
+        token_id=row.token_id,
+        follow_daily_cap=follow.daily_cap_usdc,
+        follow_market_cap=follow.max_position_usdc_per_market,
+        exposure=exposure,
+    )
+
+
+def follow_gate_inputs(
+    *,
+    lane: str,
+    switches: frozenset[str],
+    limits: GuardrailSettings,
+    breaker_open: bool,
+    leader_paused: bool,
+    follow_paused: bool,
+    account_paused: bool,
+    notional: Decimal,
+    follow_id: int,
+    account_id: int,
+    token_id: str,
+    follow_daily_cap: Decimal | None,
+    follow_market_cap: Decimal | None,
+    exposure: Exposure | None,
+    follow_held: bool = False,
+    fee: Decimal = ZERO,
+) -> GateInputs:
+    """The gate's inputs from plain values: the pipeline's rows and "what copying would have made"
+    (copytrading.leaders.backtest) both build them here, so both are judged by the same rules."""
+    market_exposure, market_cap = _binding_market_cap(
+        exposure,
+        follow_id=follow_id,
+        account_id=account_id,
+        token_id=token_id,
+        limits=limits,
+        follow_cap=follow_market_cap,
+    )
+    return GateInputs(
+        lane=lane,
+        kill_switch=TradingSwitch.Name.KILL_SWITCH in switches,
+        pause_copies=TradingSwitch.Name.PAUSE_COPIES in switches,
+        exits_only=TradingSwitch.Name.EXITS_ONLY in switches,
+        leader_paused=leader_paused,
+        account_paused=account_paused,
+        follow_held=follow_held,
+        follow_paused=follow_paused,
         notional_usdc=notional,
         max_order_usdc=Decimal(limits.max_order_usdc),
         market_exposure_usdc=market_exposure,
         market_cap_usdc=market_cap,
-        follow_spent_today_usdc=exposure.follow_today[row.relationship_id] if exposure else ZERO,
-        follow_daily_cap_usdc=follow.daily_cap_usdc if exposure is not None else None,
-        account_spent_today_usdc=exposure.account_today[row.account_id] if exposure else ZERO,
+        follow_spent_today_usdc=exposure.follow_today[follow_id] if exposure else ZERO,
+        follow_daily_cap_usdc=follow_daily_cap if exposure is not None else None,
+        account_spent_today_usdc=exposure.account_today[account_id] if exposure else ZERO,
         account_daily_cap_usdc=Decimal(limits.max_daily_usdc_per_account) if exposure is not None else Decimal(10**18),
-        breaker_open=context.breaker_open,
+        breaker_open=breaker_open,
         fee_usdc=fee,
     )
 
 
 def _binding_market_cap(
-    exposure: Exposure | None, row: CopyTrade, limits: GuardrailSettings
+    exposure: Exposure | None,
+    *,
+    follow_id: int,
+    account_id: int,
+    token_id: str,
+    limits: GuardrailSettings,
+    follow_cap: Decimal | None,
 ) -> tuple[Decimal, Decimal | None]:
     """(exposure, cap) of whichever per-market limit leaves the least room: the follow's own
     cap on what it holds in this market, or the platform cap on the whole account."""
     if exposure is None:
         return ZERO, None
-    options = [(exposure.account_market[(row.account_id, row.token_id)], Decimal(limits.max_market_position_usdc))]
-    follow_cap = row.relationship.max_position_usdc_per_market
+    options = [(exposure.account_market[(account_id, token_id)], Decimal(limits.max_market_position_usdc))]
     if follow_cap is not None:
-        options.append((exposure.follow_market[(row.relationship_id, row.token_id)], Decimal(follow_cap)))
+        options.append((exposure.follow_market[(follow_id, token_id)], Decimal(follow_cap)))
     return min(options, key=lambda option: option[1] - option[0])

@@ -55,14 +55,33 @@ def positions_apply_fills(fills: Sequence[Fill]) -> list[Position]:
 
 
 def _apply(position: Position, fill: Fill) -> Position:
-    held, cost = Decimal(position.shares), Decimal(position.cost_usdc)
-    if fill.trade.side == CopyTrade.Side.BUY:
-        position.shares = held + fill.shares
-        position.cost_usdc = cost + fill.usdc + fill.fee
-    else:
-        sold = min(fill.shares, held)
-        released = (cost * sold / held).quantize(Decimal("0.000001")) if held else ZERO
-        position.shares = held - sold
-        position.cost_usdc = cost - released
-        position.realized_pnl_usdc = Decimal(position.realized_pnl_usdc) + (fill.usdc - fill.fee - released)
+    after = holding_after_fill(
+        side=fill.trade.side,
+        held=Decimal(position.shares),
+        cost=Decimal(position.cost_usdc),
+        shares=fill.shares,
+        usdc=fill.usdc,
+        fee=fill.fee,
+    )
+    position.shares, position.cost_usdc = after.shares, after.cost
+    position.realized_pnl_usdc = Decimal(position.realized_pnl_usdc) + after.realized
     return position
+
+
+@dataclass(frozen=True)
+class Holding:
+    shares: Decimal
+    cost: Decimal  # pUSD paid for the shares held, fees included
+    realized: Decimal  # P&L this fill realised (sells only)
+
+
+def holding_after_fill(
+    *, side: str, held: Decimal, cost: Decimal, shares: Decimal, usdc: Decimal, fee: Decimal
+) -> Holding:
+    """A position after one fill, at average cost: a buy adds its pUSD and fee to the cost; a sell
+    releases the cost of the shares sold and realises what it fetched (minus its fee) above that."""
+    if side == CopyTrade.Side.BUY:
+        return Holding(shares=held + shares, cost=cost + usdc + fee, realized=ZERO)
+    sold = min(shares, held)
+    released = (cost * sold / held).quantize(Decimal("0.000001")) if held else ZERO
+    return Holding(shares=held - sold, cost=cost - released, realized=usdc - fee - released)

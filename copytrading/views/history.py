@@ -7,7 +7,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from copytrading.forms import HistoryFilterForm
-from copytrading.history import HistoryFilter, history_csv, history_rows, price_difference_percent
+from copytrading.history import HistoryFilter, history_csv, history_rows, history_views
 from copytrading.views.common import current_user
 
 PER_PAGE = 50
@@ -26,7 +26,7 @@ def history(request: HttpRequest) -> HttpResponse:
     page = Paginator(history_rows(user=current_user(request), filters=filters), PER_PAGE).get_page(
         request.GET.get("page")
     )
-    rows = [(row, row.words, price_difference_percent(row)) for row in page.object_list]
+    rows = history_views(list(page.object_list))
     query = request.GET.copy()
     query.pop("page", None)
     context = {"form": form, "page": page, "rows": rows, "query": query.urlencode()}

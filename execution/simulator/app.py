@@ -338,7 +338,7 @@ async def data_activity_v2(request: web.Request) -> web.Response:
 
 
 async def data_positions(request: web.Request) -> web.Response:
-    return number_response(_venue(request).data_positions(request.query.get("user", "")))
+    return number_response(_venue(request).data_positions(request.query))
 
 
 async def _ticker(app: web.Application) -> Any:

@@ -6,7 +6,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 
-from . import errors, queries, shapes
+from . import errors, portfolio, queries, shapes
 from .accounts import ApiKeys
 from .book import summary
 from .constants import MAX_BATCH_ORDERS, PRICE_UNITS
@@ -229,7 +229,7 @@ class VenueEndpoints:
             self.engine.run_due(self.clock())
             return queries.data_activity_v2(self.engine, params)
 
-    def data_positions(self, user: str) -> list[dict[str, object]]:
+    def data_positions(self, params: Mapping[str, str]) -> list[dict[str, object]]:
         with self.lock:
             self.engine.run_due(self.clock())
-            return queries.positions(self.engine, user)
+            return portfolio.positions(self.engine, params)

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping
-from decimal import Decimal
 
 from . import errors, shapes
 from .constants import (
-    BASE_UNITS,
     EXCHANGE_V3,
     NEG_RISK_ADAPTER,
     NEG_RISK_EXCHANGE_V2,
@@ -223,30 +221,3 @@ def data_activity_v2(engine: Engine, params: Mapping[str, str]) -> dict[str, obj
         key=lambda r: (r.timestamp, r.sequence), reverse=(params.get("sort_direction") or "DESC").upper() != "ASC"
     )
     return _v2_page([shapes.data_activity_v2(r) for r in rows], params)
-
-
-def positions(engine: Engine, user: str) -> list[dict[str, object]]:
-    """A minimal Data API /positions: shares held per token, no P&L."""
-    account = engine.ledger.known().get(user.lower())
-    if account is None:
-        return []
-    out: list[dict[str, object]] = []
-    for token_id, shares in account.shares.items():
-        if shares <= 0 or token_id not in engine.markets_by_token:
-            continue
-        market = engine.markets_by_token[token_id]
-        outcome, index = market.outcome_of(token_id)
-        out.append(
-            {
-                "proxyWallet": user.lower(),
-                "asset": token_id,
-                "conditionId": market.condition_id,
-                "size": Decimal(shares) / BASE_UNITS,
-                "outcome": outcome,
-                "outcomeIndex": index,
-                "title": market.title,
-                "slug": market.slug,
-                "negativeRisk": market.neg_risk,
-            }
-        )
-    return out

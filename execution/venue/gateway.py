@@ -15,7 +15,7 @@ from execution.venue.auth import ApiCredentials
 from execution.venue.canary import VersionCheck
 from execution.venue.classify import Classification
 from execution.venue.lookup import BalanceAllowance, OrderLookup, TradesPage
-from execution.venue.markets import OrderBook
+from execution.venue.markets import MarketTitle, OrderBook
 from execution.venue.orders import MarketInfo
 from execution.venue.payload import SignedOrderPayload
 from execution.venue.session import SessionRegistry
@@ -62,6 +62,10 @@ class VenueGateway(Protocol):
 
     def market_info(self, token_id: str) -> MarketInfo:
         """Tick size, neg-risk, minimum size, accepting orders and fees of the token's market."""
+        ...
+
+    def market_title(self, token_id: str) -> MarketTitle:
+        """The market's question and the names of its outcomes (what pages show instead of token ids)."""
         ...
 
     def balance_allowance(

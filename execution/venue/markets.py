@@ -76,6 +76,41 @@ def parse_book(body: object, *, token_id: str) -> OrderBook:
     )
 
 
+@dataclass(frozen=True, kw_only=True)
+class MarketTitle:
+    """What people call a market and its outcomes, from the long CLOB market object
+    (``/markets/{condition_id}``: ``question``, ``market_slug``, ``tokens[{token_id, outcome}]``)."""
+
+    condition_id: str
+    question: str
+    slug: str
+    outcomes: dict[str, str]
+    tick_size: Decimal | None = None
+
+    def outcome_of(self, token_id: str) -> str:
+        return self.outcomes.get(token_id, "")
+
+
+def parse_market_title(body: object, *, condition_id: str) -> MarketTitle:
+    if not isinstance(body, dict):
+        raise UnexpectedAnswer("markets answer is not an object")
+    tokens = body.get("tokens")
+    outcomes: dict[str, str] = {}
+    for item in tokens if isinstance(tokens, list) else []:
+        token, outcome = (item.get("token_id"), item.get("outcome")) if isinstance(item, Mapping) else (None, None)
+        if isinstance(token, str) and token.isdigit():
+            outcomes[token] = str(outcome or "")
+    question, slug = body.get("question"), body.get("market_slug")
+    tick = _optional(body.get("minimum_tick_size"), "minimum_tick_size")
+    return MarketTitle(
+        condition_id=condition_id,
+        question=question.strip()[:300] if isinstance(question, str) else "",
+        slug=slug[:200] if isinstance(slug, str) else "",
+        outcomes=outcomes,
+        tick_size=tick if tick in ROUNDING else None,
+    )
+
+
 def parse_condition_id(body: object) -> tuple[str, bool | None]:
     """(condition id, accepting_orders if the answer says) from ``/markets-by-token/{token}``."""
     if not isinstance(body, dict):

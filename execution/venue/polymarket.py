@@ -40,7 +40,14 @@ from execution.venue.lookup import (
     parse_balance_allowance,
     parse_trades_page,
 )
-from execution.venue.markets import OrderBook, parse_book, parse_clob_market, parse_condition_id
+from execution.venue.markets import (
+    MarketTitle,
+    OrderBook,
+    parse_book,
+    parse_clob_market,
+    parse_condition_id,
+    parse_market_title,
+)
 from execution.venue.metrics import endpoint_name, venue_observed
 from execution.venue.orders import MarketInfo
 from execution.venue.payload import SignedOrderPayload
@@ -83,6 +90,9 @@ class PolymarketGateway:
         )
         self._markets: SingleFlightCache[str, MarketInfo] = SingleFlightCache(
             ttl_seconds=market_ttl_seconds, max_entries=max_markets, wait_seconds=4 * wait
+        )
+        self._titles: SingleFlightCache[str, MarketTitle] = SingleFlightCache(
+            ttl_seconds=max(market_ttl_seconds, 3600.0), max_entries=max_markets, wait_seconds=wait
         )
         # token -> condition id never changes; market facts (tick, accepting) do, hence two caches.
         self._conditions: SingleFlightCache[str, str] = SingleFlightCache(
@@ -200,6 +210,14 @@ class PolymarketGateway:
     def market_info(self, token_id: str) -> MarketInfo:
         condition_id = self._conditions.get(token_id, lambda: self._fetch_condition(token_id))
         return self._markets.get(condition_id, lambda: self._fetch_market(condition_id, token_id))
+
+    def market_title(self, token_id: str) -> MarketTitle:
+        """The market's question and outcome names (for pages; cached an hour, one fetch at a time)."""
+        condition_id = self._conditions.get(token_id, lambda: self._fetch_condition(token_id))
+        return self._titles.get(
+            condition_id,
+            lambda: parse_market_title(self._read(f"/markets/{condition_id}"), condition_id=condition_id),
+        )
 
     def forget_market(self, token_id: str) -> None:
         """Drop cached market facts (e.g. after a tick-size change or a tick-size rejection)."""

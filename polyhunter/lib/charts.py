@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from polyhunter.lib.money import format_usd
+
 ONE_DP = Decimal("0.1")
 CENT = Decimal("0.01")
 # Smallest value range drawn: a curve moving by a fraction of a cent must not fill the whole box.
@@ -60,7 +62,7 @@ def line_chart(
         height=height,
         points=" ".join(f"{x(at)},{y(value)}" for at, value in series),
         zero_y=y(Decimal(0)),
-        y_ticks=[Tick(y(v), f"{v:+,.2f}") for v in (high, low)],
+        y_ticks=[Tick(y(v), format_usd(v, signed=True)) for v in (high, low)],
         x_ticks=[Tick(x(at), at.strftime("%d %b %H:%M")) for at in (series[0][0], series[-1][0])],
         last_value=last,
         rising=last >= 0,

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 from django.test import Client
+from playwright.sync_api import Browser, sync_playwright
 from pytest_django.fixtures import Settings
 
 from accounts.models import TradingAccount, User
@@ -14,6 +15,7 @@ from copytrading.models import CopyRelationship, CopyTrade
 from execution.simulator.server import VenueSimulator
 from execution.venue.gateway import default_gateway
 from tests.factories import make_account, make_copy_trade, make_relationship, make_user
+from tests.pages.browser_support import CHROMIUM, CHROMIUM_ARGS
 
 
 @dataclass
@@ -93,3 +95,14 @@ def simulator(settings: Settings) -> Iterator[VenueSimulator]:
         default_gateway.cache_clear()
         yield sim
     default_gateway.cache_clear()
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Browser]:
+    # Playwright's sync API keeps an event loop registered on this thread; the test's own ORM
+    # calls (database set-up, rows, replayed trades) are plain synchronous code all the same.
+    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

@@ -53,6 +53,15 @@ OWNED_VIEWS = [
 # Lists of one's own rows: another user gets the page, but none of the owner's rows.
 LIST_VIEWS = ["dashboard", "dashboard_copies", "follows", "follow_new", "custody", "history", "history_csv"]
 PUBLIC_VIEWS = ["signup", "login", "logout", "password_reset", "password_reset_done", "password_reset_complete"]
+# The same for every signed-in user (the leader directory), or about the user only (alerts): a
+# stranger is sent to log in.
+SIGNED_IN_VIEWS: dict[str, tuple[str, Callable[[Owned], dict[str, Any]], dict[str, str]]] = {
+    "leaders": ("get", lambda o: {}, {}),
+    "leader_detail": ("get", lambda o: {"code": o.follow.leader.code}, {}),
+    "leader_propose": ("post", lambda o: {}, {"address": "0x" + "cd" * 20}),
+    "notifications": ("get", lambda o: {}, {}),
+    "notifications_test": ("post", lambda o: {}, {}),
+}
 TOKEN_VIEWS = ["password_reset_confirm"]
 
 
@@ -60,6 +69,7 @@ def test_the_matrix_covers_every_follower_view() -> None:
     patterns = [*account_urls.urlpatterns, *copytrading_urls.urlpatterns]
     names = {p.name for p in patterns if isinstance(p, URLPattern)}
     covered = {v.name for v in OWNED_VIEWS} | set(LIST_VIEWS) | set(PUBLIC_VIEWS) | set(TOKEN_VIEWS)
+    covered |= set(SIGNED_IN_VIEWS)
     assert names == covered
 
 
@@ -154,3 +164,34 @@ def test_a_forged_password_reset_link_is_refused_for_everyone(request: pytest.Fi
     response = client.get(reverse("password_reset_confirm", kwargs={"uidb64": "MQ", "token": "set-password"}))
     assert response.status_code == 200
     assert "no longer works" in response.content.decode()
+
+
+@pytest.mark.parametrize("name", SIGNED_IN_VIEWS)
+def test_a_stranger_is_sent_to_log_in_for_the_directory_and_alerts(
+    stranger_client: Client, owned: Owned, name: str
+) -> None:
+    method, kwargs, data = SIGNED_IN_VIEWS[name]
+    response = getattr(stranger_client, method)(reverse(name, kwargs=kwargs(owned)), data)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.parametrize("name", SIGNED_IN_VIEWS)
+def test_any_signed_in_user_may_use_the_directory_and_their_own_alerts(
+    other_client: Client, owned: Owned, name: str
+) -> None:
+    method, kwargs, data = SIGNED_IN_VIEWS[name]
+    response = getattr(other_client, method)(reverse(name, kwargs=kwargs(owned)), data)
+    assert response.status_code in (200, 302)
+    assert not response.get("Location", "").startswith(reverse("login"))
+
+
+def test_another_user_sees_none_of_the_owners_alerts(other_client: Client, owned: Owned) -> None:
+    from django.utils import timezone
+
+    from copytrading.models import Notification
+
+    Notification.objects.create(
+        user=owned.user, kind="copy_failed", text="olivia's secret alert", dedupe_key="x", created_at=timezone.now()
+    )
+    assert "olivia&#x27;s secret alert" not in other_client.get(reverse("notifications")).content.decode()

@@ -12,15 +12,12 @@ import os
 import re
 from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import dramatiq
 import pytest
-from django.conf import settings as django_settings
 from django.utils import timezone
-from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
-from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Browser, expect
 from pytest_django.fixtures import Settings
 from pytest_django.live_server_helper import LiveServer
 
@@ -31,35 +28,14 @@ from execution.simulator.scenario import Scenario
 from execution.simulator.server import VenueSimulator
 from execution.venue.gateway import default_gateway
 from tests.factories import TOKEN_NO, TOKEN_YES, make_account, make_relationship, make_user, random_tx_hash
+from tests.pages.browser_support import SHOTS, log_in, recorded_errors, shot
 from tests.pages.conftest import FAKE_API_KEY, FAKE_API_SECRET, FAKE_KEY, FAKE_PASSPHRASE, FAKE_SIGNER
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-SHOTS = Path(django_settings.BASE_DIR) / "test-artifacts" / "browser"
 CONDITION = "0xbd31dc8a20211944f6b70f31557f1001557b59905b7738480ca09bd4532f84af"
 LEADER = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"  # EIP-55 checksummed: the form honours it
 PIPELINE_WAIT_MS = 30_000
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    # Playwright's sync API keeps an event loop registered on this thread; the test's own ORM
-    # calls (database set-up, rows, replayed trades) are plain synchronous code all the same.
-    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
-        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
@@ -92,11 +68,6 @@ def app(live_server: LiveServer, venue: VenueSimulator, worker: dramatiq.Worker)
     return str(live_server.url)
 
 
-def shot(page: Page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-
-
 def replay(*, price: str, shares: str = "20") -> None:
     """A leader BUY, recorded the way every detector records (fan-out is enqueued on commit)."""
     result = leader_trades_record(
@@ -116,29 +87,6 @@ def replay(*, price: str, shares: str = "20") -> None:
         source=LeaderTrade.Source.REPLAY,
     )
     assert len(result.new_ids) == 1
-
-
-def log_in(page: Page, app: str, username: str, password: str, *, path: str = "/login/") -> None:
-    page.goto(app + path)
-    page.fill("#id_username", username)
-    page.fill("#id_password", password)
-    page.locator("form [type=submit]").last.click()
-
-
-def recorded_errors(page: Page) -> list[str]:
-    """Script errors and console errors (failed loads included) of everything this page shows."""
-    errors: list[str] = []
-
-    def on_error(exc: PlaywrightError) -> None:
-        errors.append(str(exc))
-
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error":
-            errors.append(message.text)
-
-    page.on("pageerror", on_error)
-    page.on("console", on_console)
-    return errors
 
 
 def slug(path: str, follow: CopyRelationship) -> str:
@@ -177,7 +125,7 @@ def test_a_follower_signs_up_sets_paper_custody_follows_and_sees_the_copy_with_i
     shot(page, "03-custody-paper")
 
     page.get_by_role("link", name="Follows", exact=True).click()
-    page.get_by_role("link", name="Follow a leader").click()
+    page.get_by_role("link", name="or follow a wallet by address").click()
     page.fill("#id_leader_address", LEADER)
     page.fill("#id_sizing_value", "5")
     page.fill("#id_daily_cap_usdc", "50")
@@ -192,7 +140,7 @@ def test_a_follower_signs_up_sets_paper_custody_follows_and_sees_the_copy_with_i
     replay(price="0.50")  # the book asks 0.51: within the 3 % slippage, a paper fill
     recent = page.locator("#recent-copies")
     # No reload: the recent-copies table refreshes itself (htmx polling).
-    expect(recent).to_contain_text("confirmed on chain", timeout=PIPELINE_WAIT_MS)
+    expect(recent).to_contain_text("filled (paper)", timeout=PIPELINE_WAIT_MS)
     replay(price="0.30")  # 0.51 is 70 % past the leader's price
     expect(recent).to_contain_text(
         "skipped: the price moved past your slippage limit (price moved 70.0 % past the leader's, your limit is 3.0 %)",
@@ -206,7 +154,7 @@ def test_a_follower_signs_up_sets_paper_custody_follows_and_sees_the_copy_with_i
     shot(page, "06-dashboard")
 
     page.get_by_role("link", name="History", exact=True).click()
-    expect(page.locator("main table")).to_contain_text("0.5100")
+    expect(page.locator("main table")).to_contain_text("0.51")
     shot(page, "07-history")
     with page.expect_download() as download:
         page.get_by_role("link", name="Export CSV").click()
@@ -254,7 +202,7 @@ def test_staff_turn_the_kill_switch_on_the_next_copy_is_blocked_and_says_why_the
 
     replay(price="0.50")
     follower.reload()
-    expect(follower.locator("#recent-copies")).to_contain_text("confirmed on chain", timeout=PIPELINE_WAIT_MS)
+    expect(follower.locator("#recent-copies")).to_contain_text("filled (paper)", timeout=PIPELINE_WAIT_MS)
     expect(follower.locator("#follows")).to_contain_text("copying")
 
 

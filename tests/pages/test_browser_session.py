@@ -24,14 +24,12 @@ from copytrading.tasks import platform_tick
 from execution.simulator.server import VenueSimulator
 from tests.factories import make_account, make_user
 from tests.follower_side import authorise
+from tests.pages.browser_support import log_in, shot
 from tests.pages.test_browser import (  # noqa: F401  (fixtures)
     LEADER,
     PIPELINE_WAIT_MS,
     app,
-    chromium,
-    log_in,
     replay,
-    shot,
     venue,
 )
 
@@ -81,7 +79,7 @@ def models_scanned() -> list[type[models.Model]]:
 
 
 def test_a_follower_sets_up_session_custody_in_the_browser_and_a_leader_trade_is_copied_without_their_key(
-    chromium: Browser,  # noqa: F811
+    chromium: Browser,
     app: str,  # noqa: F811
     venue: VenueSimulator,  # noqa: F811
 ) -> None:
@@ -113,7 +111,7 @@ def test_a_follower_sets_up_session_custody_in_the_browser_and_a_leader_trade_is
     shot(page, "22-custody-session-active")
 
     page.get_by_role("link", name="Follows", exact=True).click()
-    page.get_by_role("link", name="Follow a leader").click()
+    page.get_by_role("link", name="or follow a wallet by address").click()
     page.fill("#id_leader_address", LEADER)
     page.fill("#id_sizing_value", "5")
     page.get_by_role("button", name="Follow", exact=True).click()
@@ -123,7 +121,7 @@ def test_a_follower_sets_up_session_custody_in_the_browser_and_a_leader_trade_is
     replay(price="0.50")  # the book asks 0.51: within the 3 % slippage
     expect(page.locator("#recent-copies")).to_contain_text("filled", timeout=PIPELINE_WAIT_MS)
     follow_to_settlement(account)
-    expect(page.locator("#recent-copies")).to_contain_text("confirmed on chain", timeout=PIPELINE_WAIT_MS)
+    expect(page.locator("#recent-copies")).to_contain_text("filled and settled on chain", timeout=PIPELINE_WAIT_MS)
     shot(page, "23-dashboard-session-copy")
 
     copy = CopyTrade.objects.get(account=account)

@@ -127,8 +127,9 @@ def test_open_positions_show_cost_mark_and_unrealised(owner_client: Client, owne
         mark_price=Decimal("0.6"),
     )
     text = page(owner_client)
-    assert "0.5000" in text  # average price
-    assert "$2.00" in text  # 20 x 0.6 - 10
+    assert "0.50" in text  # average price (fees included), to the tick
+    assert "+$2.00" in text  # 20 x 0.6 - 10, signed
+    assert "average price includes fees" in text
 
 
 def test_the_pnl_chart_is_an_inline_svg_built_from_fills(owner_client: Client, owned: Owned) -> None:
@@ -162,7 +163,7 @@ def test_the_pnl_chart_is_an_inline_svg_built_from_fills(owner_client: Client, o
     points = re.search(r'<polyline [^>]*points="([^"]+)"', text)
     assert points is not None
     assert len(points.group(1).split()) == 3  # two fills and now
-    assert "4.00 pUSD" in text  # -10 + 7 + 10 shares x 0.7
+    assert "+$4.00" in text  # -10 + 7 + 10 shares x 0.7
     assert "<script" not in text.split("<body")[1]  # drawn by the server, not by a chart script
 
 
@@ -170,7 +171,7 @@ def test_the_recent_copies_fragment_is_what_htmx_polls(owner_client: Client, own
     text = page(owner_client)
     assert f'hx-get="{reverse("dashboard_copies")}"' in text
     fragment = owner_client.get(reverse("dashboard_copies"), headers={"HX-Request": "true"}).content.decode()
-    assert fragment.lstrip().startswith("<table>")
+    assert fragment.lstrip().startswith('<div class="scroll">\n<table>')  # scrolls in its box on a phone
     assert "the price moved past your slippage limit" in fragment
 
 

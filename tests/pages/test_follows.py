@@ -31,7 +31,7 @@ def form(**changes: Any) -> dict[str, Any]:
         "min_usdc_per_trade": "",
         "max_usdc_per_trade": "",
         "max_position_usdc_per_market": "",
-        "daily_cap_usdc": "",
+        "daily_cap_usdc": "50",
         "price_min": "",
         "price_max": "",
         "market_allow": "",
@@ -109,14 +109,16 @@ def test_a_stopped_follow_is_restarted_with_the_new_settings(owner_client: Clien
     [
         ({"min_usdc_per_trade": "20", "max_usdc_per_trade": "5"}, "Must be at least the minimum per trade."),
         ({"price_min": "0.7", "price_max": "0.3"}, "Must be above the lowest price."),
-        ({"price_max": "1.5"}, "A price is between 0 and 1 (exclusive)."),
-        ({"sizing_value": "0"}, "Must be more than 0."),
-        ({"sizing_mode": "proportional", "sizing_value": "50"}, "A proportional ratio above 10 is refused"),
-        ({"slippage_percent": "80"}, "Must be between 0 % and 50 %."),
+        ({"price_max": "1.5"}, "Price must be 0\u20131 (more than 0, less than 1)."),
+        ({"sizing_value": "0"}, "Amount must be more than $0."),
+        ({"sizing_mode": "proportional", "sizing_value": "50"}, "Ratio must be 0\u201310 (more than 0)."),
+        ({"slippage_percent": "80"}, "Slippage must be 0\u201350 %."),
+        ({"slippage_percent": "500"}, "Slippage must be 0\u201350 %."),  # caught by the field's digits
         ({"market_allow": "not-a-market"}, "Not a token id or 0x condition id: not-a-market."),
         ({"market_allow": TOKEN_YES, "market_deny": TOKEN_YES}, "Listed as both allowed and denied"),
-        ({"stop_loss_pct": "150"}, "Must be between 0 % and 100 % (exclusive), or empty."),
-        ({"daily_cap_usdc": "-1"}, "Ensure this value is greater than or equal to 0."),
+        ({"stop_loss_pct": "150"}, "Stop-loss must be 0\u2013100 % (more than 0, less than 100), or empty."),
+        ({"stop_loss_pct": "1000"}, "Stop-loss must be 0\u2013100 % (more than 0, less than 100), or empty."),
+        ({"daily_cap_usdc": "-1"}, "Must be more than $0, or empty for no limit."),
         ({"daily_cap_usdc": "abc"}, "Enter a number."),
     ],
 )
@@ -220,3 +222,71 @@ def test_following_needs_a_trading_account_first(client: Client) -> None:
     response = client.get(reverse("follow_new"))
     assert response.status_code == 302
     assert response["Location"] == reverse("custody")
+
+
+def test_a_new_follow_starts_with_the_platforms_default_daily_cap(owner_client: Client, owned: Owned) -> None:
+    from execution.models import GuardrailSettings
+
+    GuardrailSettings.current()
+    GuardrailSettings.objects.filter(id=1).update(default_follow_daily_cap_usdc=Decimal(75))
+    page = owner_client.get(reverse("follow_new")).content.decode()
+    assert 'name="daily_cap_usdc" value="75' in page
+
+
+@pytest.mark.parametrize(
+    ("changes", "why"),
+    [
+        ({"sizing_mode": "proportional", "sizing_value": "5"}, "a ratio of 5 copies more than the leader"),
+        ({"daily_cap_usdc": ""}, "no daily cap"),
+    ],
+)
+def test_risky_settings_are_not_saved_until_the_follower_confirms_the_worst_case(
+    owner_client: Client, owned: Owned, changes: dict[str, str], why: str
+) -> None:
+    response = create(owner_client, owned, **changes)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Please confirm" in page
+    assert why in page
+    assert 'name="confirm_risk"' in page
+    assert not CopyRelationship.objects.filter(leader__address=CHECKSUMMED.lower()).exists()
+    confirmed = create(owner_client, owned, confirm_risk="on", **changes)
+    assert confirmed.status_code == 302
+    assert CopyRelationship.objects.filter(leader__address=CHECKSUMMED.lower()).exists()
+
+
+def test_the_confirmation_shows_the_worst_case_on_the_leaders_recent_trades(owner_client: Client, owned: Owned) -> None:
+    from django.utils import timezone
+
+    from copytrading.leaders.stats import HistoricTrade
+    from copytrading.models import LeaderProfile
+
+    leader = make_leader(address=CHECKSUMMED.lower(), label="Whale")
+    now = timezone.now()
+    trades = [
+        HistoricTrade(
+            now, "0x" + "1" * 64, TOKEN_YES, "", "BUY", Decimal(20), Decimal("11.60"), Decimal("0.58"), "Rain?"
+        ),
+        HistoricTrade(
+            now, "0x" + "2" * 64, TOKEN_YES, "", "BUY", Decimal(10), Decimal("5.80"), Decimal("0.58"), "Rain?"
+        ),
+    ]
+    LeaderProfile.objects.create(leader=leader, state="ready", trades=[t.to_json() for t in trades])
+    page = create(owner_client, owned, sizing_mode="proportional", sizing_value="5", daily_cap_usdc="").content.decode()
+    assert "Worst case on Whale" in page
+    assert "$58.00" in page  # the $11.60 leader trade at a ratio of 5
+    assert "$87.00" in page  # both in one day, with nothing to stop it
+    assert "nothing to stop it" in page
+
+
+def test_editing_asks_again_only_when_the_change_adds_risk(owner_client: Client, owned: Owned) -> None:
+    url = reverse("follow_edit", kwargs={"code": owned.follow.code})
+    removing_the_cap = owner_client.post(url, form(daily_cap_usdc=""))
+    assert "Please confirm" in removing_the_cap.content.decode()
+    owned.follow.refresh_from_db()
+    assert owned.follow.daily_cap_usdc == Decimal(50)
+    assert owner_client.post(url, form(daily_cap_usdc="", confirm_risk="on")).status_code == 302
+    owned.follow.refresh_from_db()
+    assert owned.follow.daily_cap_usdc is None
+    # Already without a cap: changing the slippage asks nothing more.
+    assert owner_client.post(url, form(daily_cap_usdc="", slippage_percent="2")).status_code == 302

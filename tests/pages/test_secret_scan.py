@@ -154,13 +154,25 @@ def every_kind_of_row(victim: tuple[User, TradingAccount], production_log: io.St
 def follower_urls(user: User) -> list[str]:
     urls = [
         reverse(name)
-        for name in ("landing", "dashboard", "dashboard_copies", "follows", "follow_new", "custody", "history")
+        for name in (
+            "landing",
+            "dashboard",
+            "dashboard_copies",
+            "follows",
+            "follow_new",
+            "custody",
+            "history",
+            "leaders",
+            "notifications",
+        )
     ]
     urls.append(reverse("history_csv"))
     for account in TradingAccount.objects.filter(user=user):
         urls.append(reverse("custody_account", kwargs={"code": account.code}))
     for code in CopyTrade.objects.filter(account__user=user).values_list("relationship__code", flat=True).distinct():
         urls.append(reverse("follow_edit", kwargs={"code": code}))
+    for code in CopyTrade.objects.filter(account__user=user).values_list("relationship__leader__code", flat=True):
+        urls.append(reverse("leader_detail", kwargs={"code": code}))
     return urls
 
 

@@ -11,6 +11,7 @@ from django.contrib import admin
 from django.db import models
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import SessionKey, User
 from copytrading.models import (
@@ -19,7 +20,11 @@ from copytrading.models import (
     CopyRelationship,
     CopyTrade,
     Deployment,
+    LeaderProfile,
     LeaderTrade,
+    MarketLabel,
+    Notification,
+    NotificationSettings,
     Position,
     WatchedWallet,
 )
@@ -74,6 +79,16 @@ def one_of_each() -> dict[type[models.Model], models.Model]:
         ),
     }
     rows[type(audit_record(actor="test", action="smoke"))] = audit_record(actor="test", action="smoke")
+    now = timezone.now()
+    user = trade.account.user
+    rows[LeaderProfile] = LeaderProfile.objects.create(leader=trade.relationship.leader, proposed_by=user)
+    rows[MarketLabel] = MarketLabel.objects.create(
+        token_id=trade.token_id, title="Will it rain?", source="venue", fetched_at=now
+    )
+    rows[Notification] = Notification.objects.create(
+        user=user, kind="custody", text="t", dedupe_key="k", created_at=now
+    )
+    rows[NotificationSettings] = NotificationSettings.objects.create(user=user, webhook_url="https://example.com/h")
     rows[ArchivedCopyTrade] = ArchivedCopyTrade.objects.create(
         original_id=10**9,
         code=uuid.uuid4(),

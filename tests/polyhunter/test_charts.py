@@ -17,7 +17,7 @@ def test_points_are_scaled_into_the_box_with_zero_inside_the_range() -> None:
     assert chart is not None
     assert chart.points == "40.0,160.0 600.0,40.0"
     assert chart.zero_y == Decimal("130.0")
-    assert [t.label for t in chart.y_ticks] == ["+15.00", "-5.00"]
+    assert [t.label for t in chart.y_ticks] == ["+$15.00", "\u2212$5.00"]  # a true minus sign
     assert chart.rising
 
 
