@@ -77,7 +77,8 @@ def pytest_runtest_makereport(
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     if report.when == "call":
-        item.stash[CALL_FAILED] = report.failed
+        # An expected failure (xfail) failed too: it did not get to its check.
+        item.stash[CALL_FAILED] = report.failed or hasattr(report, "wasxfail")
     return report
 
 
