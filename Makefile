@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PIP_QUIET := --quiet --disable-pip-version-check
 
-.PHONY: venv test lint typecheck pytest demo bench migrate clean
+.PHONY: venv test lint typecheck pytest demo bench soak migrate clean
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,11 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/run.py $(if $(QUICK),--quick,)
+
+# Chaos soak on its own PostgreSQL and Redis (var/soak/): kills, restarts, venue faults, then the
+# invariants; report in var/soak/report.json, non-zero exit on any finding (docs/reliability.md).
+soak: $(STAMP)
+	$(PY) soak/run.py $(if $(QUICK),--quick,) $(if $(SOAK_MINUTES),--minutes $(SOAK_MINUTES),)
 
 clean:
 	rm -rf $(VENV) var/*.sqlite3* .mypy_cache .ruff_cache
