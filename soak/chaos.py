@@ -25,8 +25,13 @@ from typing import Any
 KILL_GAP = (5.0, 20.0)
 REDIS_AT = ((0.30, False), (0.75, True))  # (share of the chaos phase, wipe its data)
 POSTGRES_AT = 0.50
+# Fault windows and the quiet gaps between them; a short run gets shorter ones so that every
+# kind of fault comes up at least once.
 FAULT_LENGTH = (8.0, 15.0)
 FAULT_GAP = (3.0, 8.0)
+SHORT_RUN = 300.0
+SHORT_FAULT_LENGTH = (5.0, 9.0)
+SHORT_FAULT_GAP = (2.0, 4.0)
 WARM_UP = 10.0  # seconds of clean traffic before the first fault or kill
 
 
@@ -79,15 +84,16 @@ def schedule(*, seconds: float, rng: random.Random, read_timeout_s: float, min_k
     events += [Event(at=seconds * share, what="redis", wipe=wipe) for share, wipe in REDIS_AT]
     events.append(Event(at=seconds * POSTGRES_AT, what="postgres"))
     kinds = fault_kinds(read_timeout_s)
+    short = seconds <= SHORT_RUN
     at, turn = WARM_UP, 0
     while True:
-        length = rng.uniform(*FAULT_LENGTH)
+        length = rng.uniform(*(SHORT_FAULT_LENGTH if short else FAULT_LENGTH))
         if at + length >= seconds:
             break
         kind = kinds[turn % len(kinds)]
         events.append(Event(at=at, what="fault_on", fault=kind))
         events.append(Event(at=at + length, what="fault_off", fault=kind))
-        at += length + rng.uniform(*FAULT_GAP)
+        at += length + rng.uniform(*(SHORT_FAULT_GAP if short else FAULT_GAP))
         turn += 1
     return sorted(events, key=lambda e: e.at)
 
