@@ -60,7 +60,7 @@ def redis_server(**options: Any) -> Iterator[OwnRedis]:
 
 def broker_on(server: OwnRedis) -> WakingRedisBroker:
     """A broker of this process on the scenario's own Redis (sends and inspects; runs no worker)."""
-    broker = WakingRedisBroker(url=server.url())
+    broker = WakingRedisBroker(url=server.url())  # type: ignore[no-untyped-call]
     for queue in ("shared.copies", "shared.reconcile", "shared.fanout", "platform"):
         broker.declare_queue(queue)
     return broker

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -93,9 +94,8 @@ def test_s13_a_copy_that_kills_every_worker_that_takes_it_is_claimed_five_times_
         worker.wait()
         row = fresh(poison)
         assert (row.status, row.attempts, row.order_hash) == (CopyTrade.Status.CLAIMED, attempt, None)
-        lease_until = row.lease_until
-        assert lease_until is not None
-        wait_for(lambda until=lease_until: time.time() > until.timestamp(), what="the dead worker's lease to run out")
+        assert row.lease_until is not None
+        wait_for(_after(row.lease_until.timestamp()), what="the dead worker's lease to run out")
 
     # A sixth delivery, with a healthy copy in the same message: the healthy one is placed, the
     # poison is not claimed again, and the sweeper ends it with its reason.
@@ -110,6 +110,10 @@ def test_s13_a_copy_that_kills_every_worker_that_takes_it_is_claimed_five_times_
     check()
 
 
+def _after(moment: float) -> Callable[[], bool]:
+    return lambda: time.time() > moment
+
+
 def test_s14_a_worker_killed_on_a_quiet_queue_strands_its_message_and_the_sweeper_places_the_copy_anyway(
     venue: Venue,
     deployment: Deployment,
@@ -117,7 +121,7 @@ def test_s14_a_worker_killed_on_a_quiet_queue_strands_its_message_and_the_sweepe
     evidence: Evidence,
     check: Checker,
     tmp_path: Path,
-    record_property: pytest.RecordProperty,
+    record_property: Callable[[str, object], None],
 ) -> None:
     row = pending_copy(venue, deployment)
     # The worker takes the message, claims the row and waits for the book: then it dies.
