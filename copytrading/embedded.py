@@ -21,7 +21,8 @@ from dramatiq_crontab import scheduler
 from copytrading.deployments import deployment_current
 from copytrading.detection.replay import ReplaySummary, tape_replay
 from execution.simulator import VenueSimulator, scenario_from_activity_tape
-from polyhunter.broker import import_task_modules, stop_worker
+from polyhunter.broker import stop_worker
+from polyhunter.scheduler import scheduled_jobs_load
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ def embedded_start(*, rows: list[dict[str, Any]] | None, start_simulator: bool =
     if start_simulator:
         scenario = scenario_from_activity_tape(rows or [], fee_rate=Decimal("0.02"))
         simulator = VenueSimulator(scenario, port=settings.SIMULATOR_PORT).start()
-    import_task_modules()
+    scheduled_jobs_load()  # every actor and schedule, as the Procfile's scheduler runs them
     deployment = deployment_current()
     broker = dramatiq.get_broker()
     for queue in deployment.queue_names:

@@ -9,6 +9,8 @@ started with ``--queues`` naming exactly their lanes.
 
 from __future__ import annotations
 
+from typing import Any
+
 import dramatiq
 from django.conf import settings
 from dramatiq_crontab import interval
@@ -21,7 +23,12 @@ from copytrading.pipeline.execute import copytrades_execute
 from copytrading.pipeline.reconcile import reconcile_due
 from copytrading.pipeline.sweep import sweep_deployment
 from copytrading.protection import positions_protect
-from polyhunter.broker import send_to_queue
+from polyhunter.broker import (
+    DATABASE_MAX_BACKOFF_MS,
+    DATABASE_MIN_BACKOFF_MS,
+    retry_database_outage,
+    send_to_queue,
+)
 
 MY_KEY = settings.DEPLOYMENT_ID
 
@@ -31,17 +38,27 @@ def record_heartbeat(deployment_key: str) -> None:
     deployment_heartbeat(key=deployment_key)
 
 
+# Retried when the database was unreachable (polyhunter.broker.retry_database_outage): a message
+# that meets a PostgreSQL restart runs once the database is back instead of waiting for the sweeper.
+DATABASE_RETRY: dict[str, Any] = {
+    "retry_when": retry_database_outage,
+    "min_backoff": DATABASE_MIN_BACKOFF_MS,
+    "max_backoff": DATABASE_MAX_BACKOFF_MS,
+}
+
+
 # Idempotent (row lock + unique constraint): safe to retry after a database hiccup.
-@dramatiq.actor(queue_name=f"{MY_KEY}.fanout", max_retries=3, min_backoff=200, max_backoff=5_000, time_limit=60_000)
+@dramatiq.actor(queue_name=f"{MY_KEY}.fanout", time_limit=60_000, **DATABASE_RETRY)
 def fan_out(leader_trade_id: int, deployment_key: str) -> None:
     deployment = deployment_current()
     if deployment.key == deployment_key:
         fanout_leader_trade(leader_trade_id=leader_trade_id, deployment=deployment)
 
 
-# Submits orders: never retried by the broker. A row this run could not finish stays in the
-# database, where the sweeper and the reconciler pick it up (reliability §2.4, style C4).
-@dramatiq.actor(queue_name=f"{MY_KEY}.copies", max_retries=0, time_limit=120_000)
+# Submits orders, so never retried blindly: only a database error, and that is safe -- a retry
+# claims only rows still PENDING (or CLAIMED with an expired lease), so it never signs or sends a
+# row twice; a row the failed run signed stays SIGNED for the reconciler (reliability §2.4, C4).
+@dramatiq.actor(queue_name=f"{MY_KEY}.copies", time_limit=120_000, **DATABASE_RETRY)
 def execute_copy_trades(copy_trade_ids: list[int]) -> None:
     copytrades_execute(ids=copy_trade_ids, deployment=deployment_current())
 

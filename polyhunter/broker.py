@@ -8,6 +8,7 @@ from typing import Any
 
 import dramatiq
 import redis
+from django.db import InterfaceError, OperationalError
 from django.utils.module_loading import autodiscover_modules
 from dramatiq import Consumer, Message, MessageProxy
 from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
@@ -40,6 +41,20 @@ def stop_worker(worker: dramatiq.Worker, *, timeout_ms: int = 600_000) -> None:
     """
     worker.stop(timeout=timeout_ms)
     worker.broker.middleware[:] = [m for m in worker.broker.middleware if getattr(m, "worker", None) is not worker]
+
+
+# Retries of a message that met a database outage: 0.25, 0.5, 1, 2, 4, 8, 10, 10 s (dramatiq adds
+# jitter), about half a minute in all -- a PostgreSQL restart or failover, not a broken schema.
+DATABASE_RETRIES = 8
+DATABASE_MIN_BACKOFF_MS = 250
+DATABASE_MAX_BACKOFF_MS = 10_000
+
+
+def retry_database_outage(retries: int, exception: BaseException) -> bool:
+    """``retry_when`` for actors that are safe to run again: retry only what the database did not
+    do (connection refused or cut, the server restarting, a deadlock or serialization failure --
+    the transaction rolled back), a bounded number of times. Any other error fails the message."""
+    return retries < DATABASE_RETRIES and isinstance(exception, OperationalError | InterfaceError)
 
 
 def send_to_queue(actor: dramatiq.Actor[..., Any], queue_name: str, *args: Any) -> None:

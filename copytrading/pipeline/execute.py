@@ -156,9 +156,13 @@ def _sign_and_reserve(plans: list[Plan], context: GateContext) -> list[submit.Si
         # read the limits in force now. The follows are locked too: an edit of a follow's caps
         # (follows.follow_update locks that follow) either committed before this read or waits
         # for this transaction, so no order is signed under a cap already replaced (S39).
-        # NO KEY: fan-out may still insert copy trades referencing these follows meanwhile.
+        # NO KEY, for both: two batches of one account still exclude each other, but fan-out's
+        # commit, whose deferred foreign-key checks take FOR KEY SHARE on the accounts and follows
+        # of the rows it inserts (in follow order, not id order), never waits for this lock; with
+        # FOR UPDATE the two orders deadlocked (issue 17, fix 3).
         accounts = {
-            a.id: a for a in TradingAccount.objects.select_for_update().filter(id__in=account_ids).order_by("id")
+            a.id: a
+            for a in TradingAccount.objects.select_for_update(no_key=True).filter(id__in=account_ids).order_by("id")
         }
         follow_ids = {p.row.relationship_id for p in plans}
         follows = {

@@ -67,6 +67,10 @@ async def faults_middleware(request: web.Request, handler: Handler) -> web.Strea
         return await handler(request)
     kind = fault.kind
     if kind == "delay":
+        # The request has arrived: it is handled after the wait even if the client gives up
+        # meanwhile (a read timeout is then an answer lost after commit). Read the body first:
+        # aiohttp fails an unread body once the client hangs up, which dropped the order.
+        await request.read()
         await asyncio.sleep(fault.delay_ms / 1000)
         return await handler(request)
     if kind == "error_before":

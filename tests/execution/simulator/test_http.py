@@ -274,6 +274,24 @@ def test_it_delays_before_and_after_handling(http: httpx.Client, served: VenueSi
     assert len(served.orders()) == 1  # committed even though the client gave up
 
 
+def test_a_delayed_order_is_committed_after_the_wait_even_when_the_client_gave_up_during_it(
+    served: VenueSimulator,
+) -> None:
+    """Issue 17, fix 6: the ``delay`` fault did not commit the order after the wait, as
+    docs/simulator.md says: a client that timed out during the wait closed the connection, aiohttp
+    failed the unread body, and the order was never handled. A request the venue has received is
+    handled, whoever is still listening ("answer lost after commit")."""
+    served.add_fault("delay", "POST /order", delay_ms=400)
+    payload = body(limit_buy(), served.credentials(ADDR0).key)
+    with httpx.Client(base_url=served.url, timeout=0.1) as impatient, pytest.raises(httpx.ReadTimeout):
+        post_signed(impatient, served, "/order", payload)
+    assert served.orders() == []  # still waiting: the order is handled only after the delay
+    deadline = time.monotonic() + 10
+    while not served.orders() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert [o["status"] for o in served.orders()] == ["LIVE"]
+
+
 def test_it_drops_the_response_after_committing(http: httpx.Client, served: VenueSimulator) -> None:
     served.add_fault("drop", "POST /order")
     with pytest.raises(httpx.RemoteProtocolError):
