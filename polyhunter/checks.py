@@ -1,6 +1,7 @@
 """Start-up checks of the processes that run on the broker (Django system checks).
 
-The worker pools (``rundramatiq``) and the scheduler (``crontab``) refuse to start on a Redis whose
+The worker pools (``rundramatiq``) and the scheduler (``run_scheduler``, or dramatiq-crontab's
+``crontab``) refuse to start on a Redis whose
 ``maxmemory-policy`` is anything but ``noeviction``: with an eviction policy, a full Redis drops
 queued messages and the rate limits without a word (reliability §2.6, scenario S16), while with
 ``noeviction`` a full Redis refuses the write and the sender sees the error. Other commands
@@ -16,7 +17,7 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, register
 
 # The Procfile's long-running processes that consume or feed the broker.
-BROKER_COMMANDS = frozenset({"rundramatiq", "crontab"})
+BROKER_COMMANDS = frozenset({"rundramatiq", "run_scheduler", "crontab"})
 
 
 def running_command(argv: list[str] | None = None) -> str:

@@ -14,6 +14,7 @@ import redis as redis_client
 
 from copytrading.models import CopyTrade, Deployment, LeaderTrade
 from copytrading.tasks import execute_copy_trades
+from soak.processes import procfile
 from tests.copytrading.reliability.conftest import Checker, Spawner
 from tests.copytrading.reliability.harness import (
     ROOT,
@@ -71,16 +72,13 @@ def test_s15_a_redis_restart_that_loses_every_message_loses_no_copy_the_sweeper_
         check()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 17 fix 4 (wip/recovery): after a Redis restart the scheduler exits 0 ('lock no longer owned')",
-)
 def test_s15_the_scheduler_keeps_ticking_after_a_redis_restart_or_exits_with_an_error(
     venue: Venue, spawn: Spawner, evidence: Evidence, check: Checker, tmp_path: Path
 ) -> None:
     with redis_server() as redis:
         evidence.extra_brokers.append(broker_on(redis))
-        scheduler = spawn(command=["manage.py", "crontab"], env=pool_env(tmp_path, REDIS_URL=redis.url()))
+        # The Procfile's scheduler (dramatiq-crontab's own command exited 0 here: issue 17 fix 4).
+        scheduler = spawn(command=procfile()["scheduler"][1:], env=pool_env(tmp_path, REDIS_URL=redis.url()))
         # Nobody consumes ``platform`` here: its length counts the scheduler's ticks.
         wait_for(lambda: queue_length(redis, "platform") >= 1, timeout=90, what="the scheduler's first tick")
         redis.restart(wipe=True, down_for=1.0)
@@ -104,9 +102,10 @@ def test_s16_workers_and_the_scheduler_refuse_to_start_on_a_redis_that_may_evict
 ) -> None:
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
     with redis_server(policy="allkeys-lru") as redis:
-        for command in (["rundramatiq", *pool_args("shared.copies")], ["crontab"], ["check_config"]):
+        lines = procfile()
+        for command in (lines["worker"], lines["scheduler"], [sys.executable, "manage.py", "check_config"]):
             done = subprocess.run(
-                [sys.executable, "manage.py", *command],
+                command,
                 cwd=ROOT,
                 env={**env, **pool_env(tmp_path, REDIS_URL=redis.url())},
                 capture_output=True,
