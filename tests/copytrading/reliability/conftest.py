@@ -77,8 +77,9 @@ def pytest_runtest_makereport(
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     if report.when == "call":
-        # An expected failure (xfail) failed too: it did not get to its check.
-        item.stash[CALL_FAILED] = report.failed or hasattr(report, "wasxfail")
+        # An expected failure (xfail) failed too, and a skipped scenario never ran: neither got
+        # to its check.
+        item.stash[CALL_FAILED] = report.failed or report.skipped or hasattr(report, "wasxfail")
     return report
 
 
