@@ -40,7 +40,9 @@ class FollowSettingsForm(forms.Form):
     min_usdc_per_trade = _money("Minimum pUSD per copy", "A copy smaller than this is skipped; empty = none.")
     max_usdc_per_trade = _money("Maximum pUSD per copy")
     max_position_usdc_per_market = _money("Cap per market (pUSD)")
-    daily_cap_usdc = _money("Daily cap (pUSD)", "Orders whose outcome is unknown count as spent.")
+    daily_cap_usdc = _money(
+        "Daily cap (pUSD)", "What you pay, fees included; orders whose outcome is unknown count as spent."
+    )
     slippage_percent = forms.DecimalField(
         label="Slippage limit (%)",
         max_digits=5,

@@ -141,6 +141,11 @@ class CopyTrade(models.Model):
     planned_size = MoneyField(null=True, blank=True, help_text="Shares (SELL) or shares at the limit (BUY).")
     planned_usdc = MoneyField(null=True, blank=True, help_text="Notional committed: pUSD to spend (BUY) or receive.")
     quote_price = PriceField(null=True, blank=True, help_text="Best opposite price when the order was decided.")
+    planned_fee_usdc = MoneyField(
+        default=0,
+        help_text="BUY: the most taker fee it can pay (the market's fee curve at its worst fill price), "
+        "counted in the caps until the fill is confirmed and its real fee known.",
+    )
 
     signed_order = models.JSONField(null=True, blank=True, editable=False)
     order_hash = models.CharField(max_length=66, unique=True, null=True, blank=True)
@@ -158,6 +163,15 @@ class CopyTrade(models.Model):
     submit_count = models.PositiveIntegerField(default=0, help_text="POSTs of the same signed bytes.")
     not_found_count = models.PositiveIntegerField(default=0, help_text="Reconciler lookups that found nothing.")
     next_check_at = models.DateTimeField(null=True, blank=True)
+    outcome_unknown_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When recovery began: the answer was lost or unreadable, the venue refused it for now "
+        "(429/425/503, nothing placed), or the reconciler found it signed and never answered.",
+    )
+    outcome_resolved_at = models.DateTimeField(
+        null=True, blank=True, help_text="When recovery ended: the venue's truth recorded, or the copy expired."
+    )
     deadline_at = models.DateTimeField(help_text="Past this, a non-terminal row is stuck (shown to staff).")
 
     created_at = models.DateTimeField(auto_now_add=True)

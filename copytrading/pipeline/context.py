@@ -34,8 +34,11 @@ def gate_context() -> GateContext:
     return GateContext(switches=engaged, limits=limits, breaker_open=breaker)
 
 
-def gate_inputs(*, row: CopyTrade, context: GateContext, notional: Decimal, exposure: Exposure | None) -> GateInputs:
-    """Gate inputs for one row; without ``exposure`` the caps are not evaluated yet (pre-gate)."""
+def gate_inputs(
+    *, row: CopyTrade, context: GateContext, notional: Decimal, exposure: Exposure | None, fee: Decimal = ZERO
+) -> GateInputs:
+    """Gate inputs for one row; without ``exposure`` the caps are not evaluated yet (pre-gate).
+    ``fee``: the most taker fee the order can pay, counted by the caps."""
     follow, limits = row.relationship, context.limits
     market_exposure, market_cap = _binding_market_cap(exposure, row, limits)
     return GateInputs(
@@ -56,6 +59,7 @@ def gate_inputs(*, row: CopyTrade, context: GateContext, notional: Decimal, expo
         account_spent_today_usdc=exposure.account_today[row.account_id] if exposure else ZERO,
         account_daily_cap_usdc=Decimal(limits.max_daily_usdc_per_account) if exposure is not None else Decimal(10**18),
         breaker_open=context.breaker_open,
+        fee_usdc=fee,
     )
 
 

@@ -200,17 +200,19 @@ def _reserve_one(
 ) -> tuple[submit.Signed, dict[str, object]] | None:
     """Gate, sign and return the row's SIGNED values (written with the batch), or None."""
     row, size = plan.row, plan.size
-    verdict = evaluate(gate_inputs(row=row, context=context, notional=size.notional_usdc, exposure=exposure))
+    fee = _worst_fee(plan)
+    verdict = evaluate(gate_inputs(row=row, context=context, notional=size.notional_usdc, exposure=exposure, fee=fee))
     if not verdict.allowed:
         finish([row], status=CopyTrade.Status.BLOCKED, reason=verdict.reason, detail=verdict.detail)
         return None
     if row.account.is_paper:
-        if paper_fill(row=row, size=size, quote=plan.quote):
+        filled = paper_fill(row=row, size=size, quote=plan.quote, planned_fee=fee)
+        if filled is not None and row.side == "BUY":
             exposure.add(
                 follow_id=row.relationship_id,
                 account_id=row.account_id,
                 token_id=row.token_id,
-                usdc=size.notional_usdc if row.side == "BUY" else Decimal(0),
+                usdc=filled.notional + filled.fee,
             )
         return None
     if row.account.mode != TradingAccount.Mode.SPEED:
@@ -249,6 +251,7 @@ def _reserve_one(
         else (size.amount / size.limit_price).quantize(Decimal("0.01")),
         "planned_usdc": size.notional_usdc,
         "quote_price": plan.quote.best_price,
+        "planned_fee_usdc": fee,
         "signed_at": now,
         "submit_count": 1,
         "next_check_at": now + submit.FIRST_CHECK,
@@ -256,9 +259,20 @@ def _reserve_one(
     if row.side == "BUY":
         # Counted now, for the next rows of this batch; the row is written with the batch.
         exposure.add(
-            follow_id=row.relationship_id, account_id=row.account_id, token_id=row.token_id, usdc=size.notional_usdc
+            follow_id=row.relationship_id,
+            account_id=row.account_id,
+            token_id=row.token_id,
+            usdc=size.notional_usdc + fee,
         )
     return submit.Signed(row=row, payload=payload), values
+
+
+def _worst_fee(plan: Plan) -> Decimal:
+    """The most taker fee a BUY can pay on this market's fee curve (exits are not capped)."""
+    if plan.row.side != CopyTrade.Side.BUY:
+        return Decimal(0)
+    market = plan.quote.market
+    return market.fees.worst_buy_fee(usdc=plan.size.amount, max_price=plan.size.limit_price, tick=market.tick_size)
 
 
 def _request(row: CopyTrade, size: CopySize) -> OrderRequest:

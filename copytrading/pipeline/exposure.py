@@ -1,8 +1,11 @@
-"""What each account and follow has committed, for the caps (invariant I2).
+"""What each account and follow has committed, for the caps (invariant I2). A cap is what the
+follower pays, fees included.
 
 An order counts from the moment it is signed: SIGNED, UNKNOWN, DELAYED and LIVE rows count at
-their full planned notional (their outcome is not known, so it is assumed spent), filled rows at
-what they actually cost. Only BUY copies spend; exits never count against a cap.
+their full planned notional plus the most taker fee they can pay (their outcome is not known, so
+it is assumed spent at the worst fee), FILLED rows at what the fill cost plus that worst-case fee
+(the real fee is known once the trades are confirmed), CONFIRMED rows at what they cost, real fee
+included. Only BUY copies spend; exits never count against a cap.
 """
 
 from __future__ import annotations
@@ -75,9 +78,12 @@ def _statement(account_ids: list[int], token_ids: list[str], day_start: datetime
     trades, positions = quote(CopyTrade._meta.db_table), quote(Position._meta.db_table)
     numeric = _numeric_cast()
     at_cost = numeric("fill_usdc + fee_usdc")
-    planned = numeric(f"COALESCE(planned_usdc, {numeric('%s')})")
-    committed = numeric(f"SUM({numeric(f'CASE WHEN status IN (%s, %s) THEN {at_cost} ELSE {planned} END')})")
-    committed_params: list[Any] = [*_FILLED, ZERO]
+    filled = numeric("fill_usdc + planned_fee_usdc")
+    zero = numeric("%s")
+    planned = numeric(f"{numeric(f'COALESCE(planned_usdc, {zero})')} + planned_fee_usdc")
+    case = f"CASE WHEN status = %s THEN {at_cost} WHEN status = %s THEN {filled} ELSE {planned} END"
+    committed = numeric(f"SUM({numeric(case)})")
+    committed_params: list[Any] = [CopyTrade.Status.CONFIRMED, CopyTrade.Status.FILLED, ZERO]
     accounts = _slots(account_ids)
     tokens = _slots(token_ids)
     today = [*_OPEN, *_FILLED]

@@ -6,6 +6,7 @@ step differs, so a paper follow shows what the same settings would have done.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Literal, cast
 
 from django.utils import timezone
@@ -16,11 +17,12 @@ from copytrading.pipeline.positions import position_apply_fill
 from copytrading.pipeline.quoting import Quote
 from copytrading.reasons import Reason
 from execution.sizing import CopySize
-from execution.venue.paper import simulate_fill
+from execution.venue.paper import PaperFill, simulate_fill
 
 
-def paper_fill(*, row: CopyTrade, size: CopySize, quote: Quote) -> bool:
-    """Fill (and confirm) a paper order inside the caller's transaction; False if it was killed."""
+def paper_fill(*, row: CopyTrade, size: CopySize, quote: Quote, planned_fee: Decimal) -> PaperFill | None:
+    """Fill (and confirm) a paper order inside the caller's transaction; the fill, or None if it
+    was killed (or another worker holds the row now)."""
     side = cast(Literal["BUY", "SELL"], row.side)
     fill = simulate_fill(
         book=quote.book,
@@ -33,7 +35,7 @@ def paper_fill(*, row: CopyTrade, size: CopySize, quote: Quote) -> bool:
     )
     if fill.killed:
         finish([row], status=CopyTrade.Status.REJECTED, reason=Reason.KILLED, detail="paper: nothing within the limit")
-        return False
+        return None
     now = timezone.now()
     held = write_fenced(
         [row],
@@ -43,6 +45,7 @@ def paper_fill(*, row: CopyTrade, size: CopySize, quote: Quote) -> bool:
         planned_size=size.amount if side == "SELL" else fill.shares,
         planned_usdc=size.notional_usdc,
         quote_price=quote.best_price,
+        planned_fee_usdc=planned_fee,
         size_matched=fill.shares,
         fill_price=fill.avg_price,
         fill_usdc=fill.notional,
@@ -54,6 +57,7 @@ def paper_fill(*, row: CopyTrade, size: CopySize, quote: Quote) -> bool:
         filled_at=now,
         finished_at=now,
     )
-    if held:
-        position_apply_fill(trade=row, shares=fill.shares, usdc=fill.notional, fee=fill.fee)
-    return bool(held)
+    if not held:
+        return None
+    position_apply_fill(trade=row, shares=fill.shares, usdc=fill.notional, fee=fill.fee)
+    return fill

@@ -40,6 +40,9 @@ class GateInputs:
     account_spent_today_usdc: Decimal
     account_daily_cap_usdc: Decimal
     breaker_open: bool
+    # The most taker fee the order can pay: a cap is what the follower pays, so the caps count it
+    # (the per-order maximum is on the notional, which is what sizing clamps).
+    fee_usdc: Decimal = Decimal(0)
 
 
 def _kill_switch(g: GateInputs) -> Verdict:
@@ -70,7 +73,7 @@ def _market_cap(g: GateInputs) -> Verdict:
     # Exits reduce exposure: caps never stop a follower from getting out.
     if g.lane == "exit" or g.market_cap_usdc is None:
         return ALLOW
-    after = g.market_exposure_usdc + g.notional_usdc
+    after = g.market_exposure_usdc + g.notional_usdc + g.fee_usdc
     if after > g.market_cap_usdc:
         return Verdict(False, "market_position_cap", f"${after} would exceed ${g.market_cap_usdc} in this market")
     return ALLOW
@@ -79,12 +82,14 @@ def _market_cap(g: GateInputs) -> Verdict:
 def _daily_cap(g: GateInputs) -> Verdict:
     if g.lane == "exit":
         return ALLOW
-    if g.follow_daily_cap_usdc is not None and g.follow_spent_today_usdc + g.notional_usdc > g.follow_daily_cap_usdc:
+    cost = g.notional_usdc + g.fee_usdc
+    this = f"; this order ${g.notional_usdc} + up to ${g.fee_usdc} fee" if g.fee_usdc else ""
+    if g.follow_daily_cap_usdc is not None and g.follow_spent_today_usdc + cost > g.follow_daily_cap_usdc:
         spent = g.follow_spent_today_usdc
-        return Verdict(False, "daily_cap", f"${spent} of ${g.follow_daily_cap_usdc} already committed today")
-    if g.account_spent_today_usdc + g.notional_usdc > g.account_daily_cap_usdc:
+        return Verdict(False, "daily_cap", f"${spent} of ${g.follow_daily_cap_usdc} already committed today{this}")
+    if g.account_spent_today_usdc + cost > g.account_daily_cap_usdc:
         spent = g.account_spent_today_usdc
-        return Verdict(False, "daily_cap", f"account: ${spent} of ${g.account_daily_cap_usdc} committed today")
+        return Verdict(False, "daily_cap", f"account: ${spent} of ${g.account_daily_cap_usdc} committed today{this}")
     return ALLOW
 
 

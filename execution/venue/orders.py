@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import ROUND_FLOOR, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Literal
 
 FEE_UNIT = Decimal("0.00001")
+PUSD_UNIT = Decimal("0.000001")
 Side = Literal["BUY", "SELL"]
 OrderType = Literal["GTC", "GTD", "FAK", "FOK"]
 RESTING_TYPES: frozenset[str] = frozenset({"GTC", "GTD"})
@@ -28,6 +29,27 @@ class FeeSchedule:
             return Decimal(0)
         fee = shares * self.rate * (price * (1 - price)) ** self.exponent
         return fee.quantize(FEE_UNIT, rounding=ROUND_FLOOR)
+
+    def worst_buy_fee(self, *, usdc: Decimal, max_price: Decimal, tick: Decimal) -> Decimal:
+        """The most taker fee a marketable BUY spending at most ``usdc`` pUSD can pay, whatever
+        prices it fills at within [tick, max_price]; rounded up to the pUSD unit.
+
+        pUSD u spent at p buys u/p shares, so its fee is u * rate * p**(e-1) * (1-p)**e: the
+        bound is ``usdc`` times the largest value of that curve over the prices the order can
+        fill at (an end of the range, or the curve's peak (e-1)/(2e-1) when it lies inside).
+        For the usual exponent 1 that is the lowest price: a fill at a better price costs a
+        larger fee (more shares for the same pUSD).
+        """
+        if self.rate == 0 or usdc <= 0:
+            return Decimal(0)
+        low, high = tick, max(tick, max_price)
+        candidates = [low, high]
+        if self.exponent > 1:
+            peak = (self.exponent - 1) / (2 * self.exponent - 1)
+            if low < peak < high:
+                candidates.append(peak)
+        per_usdc = max(p ** (self.exponent - 1) * (1 - p) ** self.exponent for p in candidates)
+        return (usdc * self.rate * per_usdc).quantize(PUSD_UNIT, rounding=ROUND_CEILING)
 
 
 @dataclass(frozen=True, kw_only=True)

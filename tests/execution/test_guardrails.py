@@ -55,6 +55,28 @@ def test_each_guardrail_blocks_with_its_reason(change: dict[str, object], reason
     assert verdict.reason == reason
 
 
+@pytest.mark.parametrize(
+    ("spent", "reason"),
+    [
+        ({"follow_spent_today_usdc": Decimal("89.7")}, "daily_cap"),
+        ({"account_spent_today_usdc": Decimal("989.7")}, "daily_cap"),
+        ({"market_exposure_usdc": Decimal("39.7")}, "market_position_cap"),
+    ],
+)
+def test_a_cap_counts_the_most_fee_the_order_can_pay(spent: dict[str, Decimal], reason: str) -> None:
+    """Issue 17, fix 2: the caps compared the notional alone, so an order that fit by its notional
+    went over once its taker fee was charged. $10 + up to $0.31 fee no longer fits in $10.30."""
+    assert evaluate(replace(OPEN, **spent)).allowed  # type: ignore[arg-type]
+    verdict = evaluate(replace(OPEN, **spent, fee_usdc=Decimal("0.31")))  # type: ignore[arg-type]
+    assert (verdict.allowed, verdict.reason) == (False, reason)
+    assert evaluate(replace(OPEN, **spent, fee_usdc=Decimal("0.3"))).allowed  # type: ignore[arg-type]
+
+
+def test_the_per_order_maximum_is_on_the_notional_which_sizing_clamps() -> None:
+    limits = {"market_cap_usdc": None, "follow_daily_cap_usdc": None}
+    assert evaluate(replace(OPEN, notional_usdc=Decimal(100), fee_usdc=Decimal(4), **limits)).allowed  # type: ignore[arg-type]
+
+
 def test_the_kill_switch_wins_over_every_other_refusal() -> None:
     everything = replace(
         OPEN, kill_switch=True, pause_copies=True, exits_only=True, breaker_open=True, notional_usdc=Decimal(10_000)

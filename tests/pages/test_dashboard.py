@@ -87,6 +87,32 @@ def test_todays_spend_counts_unknown_outcomes_as_spent(owner_client: Client, own
     assert re.search(r"\$21\.60</td>\s*<td class=\"num\">\$50\.00", text)  # the follow's own line, cap 50
 
 
+def test_todays_spend_counts_the_most_fee_an_order_in_flight_can_pay(owner_client: Client, owned: Owned) -> None:
+    """Issue 17, fix 2: "spent today" showed in-flight and filled orders without their fee, so the
+    page said a follower was under a cap they were already over once the fees were charged."""
+    hashes = iter("0x" + c * 64 for c in "abc")
+    make_copy_trade(
+        owned.follow,
+        status=CopyTrade.Status.UNKNOWN,
+        planned_usdc=Decimal(12),
+        planned_fee_usdc=Decimal("0.475"),
+        order_hash=next(hashes),
+    )
+    make_copy_trade(
+        owned.follow,
+        status=CopyTrade.Status.FILLED,
+        planned_usdc=Decimal(10),
+        planned_fee_usdc=Decimal("0.396"),
+        fill_usdc=Decimal("9.5"),
+        order_hash=next(hashes),
+    )
+    GuardrailSettings.current()
+    GuardrailSettings.objects.filter(id=1).update(max_daily_usdc_per_account=200)
+    text = page(owner_client)
+    assert "$22.37 of $200 daily cap" in text  # 12 + 0.475 unknown, 9.5 + 0.396 filled (fee not known yet)
+    assert "fees count too" in text
+
+
 def test_open_positions_show_cost_mark_and_unrealised(owner_client: Client, owned: Owned) -> None:
     Position.objects.create(
         account=owned.account,

@@ -47,8 +47,9 @@ _hashes = itertools.count(1)
 def orm_exposure(*, account_ids: list[int], token_ids: list[str], now: datetime) -> Exposure:
     """The ORM version this replaces (three aggregate queries), kept here as the reference."""
     committed = Case(
-        When(status__in=_FILLED, then=F("fill_usdc") + F("fee_usdc")),
-        default=Coalesce(F("planned_usdc"), Value(Decimal(0))),
+        When(status=CopyTrade.Status.CONFIRMED, then=F("fill_usdc") + F("fee_usdc")),
+        When(status=CopyTrade.Status.FILLED, then=F("fill_usdc") + F("planned_fee_usdc")),
+        default=Coalesce(F("planned_usdc"), Value(Decimal(0))) + F("planned_fee_usdc"),
         output_field=DecimalField(max_digits=24, decimal_places=6),
     )
     exposure = Exposure()
@@ -99,6 +100,7 @@ def varied() -> dict[str, Any]:
     amounts = itertools.cycle([Decimal("10"), Decimal("7.123456"), Decimal("0.000001"), Decimal("123.45"), None])
     fills = itertools.cycle([Decimal("9.5"), Decimal("0"), Decimal("3.333333")])
     fees = itertools.cycle([Decimal("0.1"), Decimal("0"), Decimal("0.012345")])
+    worst_fees = itertools.cycle([Decimal("0.7128"), Decimal("0"), Decimal("0.000001"), Decimal("0.25")])
     statuses = [value for value, _ in CopyTrade.Status.choices]
     created = itertools.cycle([now, now - timedelta(days=1), day_start, day_start - timedelta(microseconds=1)])
     for number, (follow, status) in enumerate(itertools.product(follows, statuses)):
@@ -111,6 +113,7 @@ def varied() -> dict[str, Any]:
             planned_usdc=next(amounts),
             fill_usdc=next(fills),
             fee_usdc=next(fees),
+            planned_fee_usdc=next(worst_fees),
         )
         CopyTrade.objects.filter(id=trade.id).update(created_at=next(created))
     for number, follow in enumerate(follows):
@@ -167,18 +170,34 @@ def test_the_exposure_sums_are_the_orm_sums_on_a_varied_dataset(varied: dict[str
 
 
 def test_the_exposure_counts_open_orders_at_planned_notional_and_fills_at_cost_only_for_buys() -> None:
+    """Issue 17, fix 2: in-flight and FILLED rows counted their notional without any fee, so with
+    confirmations lagging 30 of 300 daily caps ended up to $5.34 over once the fees were charged.
+    They count the worst-case fee they were planned with; a confirmed row its real fee."""
     now = timezone.now()
     follow = make_relationship(account=make_account(), leader=make_leader())
+    worst = {"planned_fee_usdc": Decimal("0.5")}
     for status in _OPEN:
-        _trade(follow, status=status, side="BUY", token=TOKEN_YES, planned_usdc=Decimal(10))
-    _trade(follow, status="filled", side="BUY", token=TOKEN_YES, planned_usdc=Decimal(10), fill_usdc=Decimal(8))
-    _trade(follow, status="confirmed", side="BUY", token=TOKEN_NO, planned_usdc=Decimal(10), fill_usdc=Decimal(7))
-    _trade(follow, status="signed", side="SELL", token=TOKEN_YES, planned_usdc=Decimal(100))
-    _trade(follow, status="rejected", side="BUY", token=TOKEN_YES, planned_usdc=Decimal(100))
+        _trade(follow, status=status, side="BUY", token=TOKEN_YES, planned_usdc=Decimal(10), **worst)
+    _trade(
+        follow, status="filled", side="BUY", token=TOKEN_YES, planned_usdc=Decimal(10), fill_usdc=Decimal(8), **worst
+    )
+    _trade(
+        follow,
+        status="confirmed",
+        side="BUY",
+        token=TOKEN_NO,
+        planned_usdc=Decimal(10),
+        fill_usdc=Decimal(7),
+        fee_usdc=Decimal("0.2"),
+        **worst,
+    )
+    _trade(follow, status="signed", side="SELL", token=TOKEN_YES, planned_usdc=Decimal(100), **worst)
+    _trade(follow, status="rejected", side="BUY", token=TOKEN_YES, planned_usdc=Decimal(100), **worst)
     exposure = exposure_for(account_ids=[follow.account_id], token_ids=[TOKEN_YES, TOKEN_NO], now=now)
-    assert exposure.follow_today[follow.id] == exposure.account_today[follow.account_id] == Decimal(55)
+    # 4 open x (10 + 0.5) + filled (8 + 0.5) + confirmed (7 + 0.2)
+    assert exposure.follow_today[follow.id] == exposure.account_today[follow.account_id] == Decimal("57.7")
     # A confirmed fill is in the position (none here), not in the unsettled orders.
-    assert exposure.follow_market == {(follow.id, TOKEN_YES): Decimal(48)}
+    assert exposure.follow_market == {(follow.id, TOKEN_YES): Decimal("50.5")}
 
 
 def _values(instance: models.Model) -> dict[str, Any]:
