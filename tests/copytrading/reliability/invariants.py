@@ -10,8 +10,8 @@ simulator holds (orders and trades) — not only what our rows say about themsel
   stored order hash; and a row was POSTed no more often than its ``submit_count`` says (0 means
   never sent).
 - I2: fills per CopyTrade (the venue's trades) ≤ its planned size; per follow and per account,
-  today's committed notional — SIGNED/UNKNOWN/DELAYED/LIVE at planned notional, fills at their
-  cost *plus the taker fee the venue charged* — ≤ the daily caps, and per follow and market ≤ its
+  today's committed notional — SIGNED/UNKNOWN/DELAYED/LIVE at planned notional plus planned
+  (worst-case) fee, fills at their cost *plus the taker fee the venue charged* — ≤ the daily caps, and per follow and market ≤ its
   per-market cap; every order ≤ the per-order cap; and no row that claims it never traded
   (rejected, expired, canceled…) has fills at the venue.
 - I3: every non-terminal row past its deadline shows up in the admin's "stuck beyond deadline"
@@ -230,7 +230,8 @@ def i2_fills_and_caps_hold(rows: list[CopyTrade], venue_trades: list[dict[str, o
             sold.add((row.relationship_id, row.token_id))
             continue
         if row.status in COMMITTED_AT_PLAN:
-            committed = row.planned_usdc or ZERO
+            # What it may still cost: its notional and the most taker fee it can pay.
+            committed = (row.planned_usdc or ZERO) + (row.planned_fee_usdc or ZERO)
         elif row.status in FILLED:
             committed = cost + fee if row.order_hash else row.fill_usdc + row.fee_usdc
         else:
