@@ -29,7 +29,7 @@ PG_HOST, PG_PORT = "127.0.0.1", 5432
 REDIS_PORT = 6379
 # A fixed, public key for the benchmark database only (never a real one).
 BENCH_KEYRING = "bench1:cG9seWh1bnRlci1iZW5jaC1vbmx5LWtleS0zMmJ5dGU="
-WORKER_QUEUES = ("platform", "detection", "shared.fanout", "shared.copies", "shared.reconcile")
+WORKER_QUEUES = ("platform", "detection", "shared.fanout", "shared.copies", "shared.reconcile", "shared.settle")
 _READY = re.compile(r"listening on (http://127\.0\.0\.1:\d+)")
 
 

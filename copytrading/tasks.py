@@ -1,7 +1,7 @@
 """Dramatiq actors of the copytrading app: thin interfaces taking ids or keys only.
 
 Lane queues are per deployment (``<key>.fanout``, ``<key>.exits``, ``<key>.copies``,
-``<key>.reconcile``). Each process declares only its own deployment's lanes (the actors below
+``<key>.reconcile``, ``<key>.settle``). Each process declares only its own deployment's lanes (the actors below
 are bound to them at import), so a worker consumes its own deployment's work; senders name the
 target queue explicitly (polyhunter.broker.send_to_queue). Dedicated workers should also be
 started with ``--queues`` naming exactly their lanes.
@@ -20,7 +20,8 @@ from copytrading.deployments import deployment_current, deployment_heartbeat
 from copytrading.fanout import fanout_leader_trade
 from copytrading.models import Deployment
 from copytrading.pipeline.execute import copytrades_execute
-from copytrading.pipeline.reconcile import reconcile_due
+from copytrading.pipeline.recovery import recover_due, recover_ids
+from copytrading.pipeline.settle import settle_due
 from copytrading.pipeline.sweep import sweep_deployment
 from copytrading.protection import positions_protect
 from polyhunter.broker import (
@@ -63,14 +64,45 @@ def execute_copy_trades(copy_trade_ids: list[int]) -> None:
     copytrades_execute(ids=copy_trade_ids, deployment=deployment_current())
 
 
+# Recovery (lost answers, transient refusals, orders signed and never answered) has its own queue,
+# ahead of fill confirmation (``<key>.settle``, lower priority in a worker that serves both).
 @dramatiq.actor(queue_name=f"{MY_KEY}.reconcile", max_retries=0, time_limit=120_000)
 def reconcile_deployment(deployment_key: str) -> None:
+    """The tick's run: the deployment's heartbeat, the sweep, and a first batch of recovery."""
     deployment = deployment_current()
     if deployment.key != deployment_key:
         return
     deployment_heartbeat(key=deployment.key)
     sweep_deployment(deployment=deployment)
-    reconcile_due(deployment=deployment)
+    recover_due(deployment=deployment, more=lambda: _continue(recover_deployment, "reconcile", deployment.key))
+
+
+@dramatiq.actor(queue_name=f"{MY_KEY}.reconcile", max_retries=0, time_limit=120_000)
+def recover_deployment(deployment_key: str) -> None:
+    """The next batch of due recovery rows, while a backlog lasts (sent by a run whose batch was full)."""
+    deployment = deployment_current()
+    if deployment.key == deployment_key:
+        recover_due(deployment=deployment, more=lambda: _continue(recover_deployment, "reconcile", deployment.key))
+
+
+@dramatiq.actor(queue_name=f"{MY_KEY}.reconcile", time_limit=120_000, **DATABASE_RETRY)
+def recover_copy_trades(deployment_key: str, copy_trade_ids: list[int]) -> None:
+    """A hand-back: these rows need recovery now (a refusal's backoff or a lost answer's recheck is due)."""
+    deployment = deployment_current()
+    if deployment.key == deployment_key:
+        recover_ids(deployment=deployment, ids=copy_trade_ids)
+
+
+@dramatiq.actor(queue_name=f"{MY_KEY}.settle", priority=10, max_retries=0, time_limit=120_000)
+def settle_deployment(deployment_key: str) -> None:
+    """Follow a batch of due fills to CONFIRMED or FAILED (the venue's trades, read per account)."""
+    deployment = deployment_current()
+    if deployment.key == deployment_key:
+        settle_due(deployment=deployment, more=lambda: _continue(settle_deployment, "settle", deployment.key))
+
+
+def _continue(actor: dramatiq.Actor[..., None], lane: str, deployment_key: str) -> None:
+    send_to_queue(actor, f"{deployment_key}.{lane}", deployment_key)
 
 
 @dramatiq.actor(queue_name=f"{MY_KEY}.reconcile", max_retries=0, time_limit=60_000)
@@ -92,9 +124,10 @@ def positions_tick() -> None:
 @interval(seconds=2)  # type: ignore[untyped-decorator]  # dramatiq-crontab ships no types
 @dramatiq.actor(queue_name="platform", max_retries=0, time_limit=10_000)
 def platform_tick() -> None:
-    """Ask every active deployment's own workers to sweep and reconcile their rows."""
+    """Ask every active deployment's own workers to sweep, recover and confirm fills."""
     for key in Deployment.objects.filter(is_active=True).values_list("key", flat=True):
         send_to_queue(reconcile_deployment, f"{key}.reconcile", key)
+        send_to_queue(settle_deployment, f"{key}.settle", key)
 
 
 # Exits have their own queue (and their own workers in production), so an exit never waits

@@ -57,15 +57,16 @@ def retry_database_outage(retries: int, exception: BaseException) -> bool:
     return retries < DATABASE_RETRIES and isinstance(exception, OperationalError | InterfaceError)
 
 
-def send_to_queue(actor: dramatiq.Actor[..., Any], queue_name: str, *args: Any) -> None:
-    """Send a message for ``actor`` to a queue chosen at run time (per-deployment lanes).
+def send_to_queue(actor: dramatiq.Actor[..., Any], queue_name: str, *args: Any, delay_ms: int | None = None) -> None:
+    """Send a message for ``actor`` to a queue chosen at run time (per-deployment lanes), now or
+    after ``delay_ms`` (dramatiq's delay queue, consumed by the same workers).
 
     Dramatiq binds an actor to one queue at declaration; RUN_MODE routing needs the same actor
     on several queues (``<deployment>.copies``, ``<deployment>.exits``, …).
     """
     broker = actor.broker
     broker.declare_queue(queue_name)
-    broker.enqueue(actor.message(*args).copy(queue_name=queue_name))
+    broker.enqueue(actor.message(*args).copy(queue_name=queue_name), delay=delay_ms or None)
 
 
 class WakingRedisBroker(RedisBroker):

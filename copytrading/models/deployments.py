@@ -40,7 +40,7 @@ class Deployment(models.Model):
     def __str__(self) -> str:
         return self.key
 
-    LANES = ("fanout", "exits", "copies", "reconcile")
+    LANES = ("fanout", "exits", "copies", "reconcile", "settle")
 
     def queue_name(self, lane: str) -> str:
         """Dramatiq queue of one lane of this deployment."""

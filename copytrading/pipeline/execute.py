@@ -23,7 +23,7 @@ from copytrading.pipeline import submit
 from copytrading.pipeline.batched import write_fenced_each
 from copytrading.pipeline.context import GateContext, gate_context, gate_inputs
 from copytrading.pipeline.exposure import Exposure, exposure_for
-from copytrading.pipeline.leases import finish, release
+from copytrading.pipeline.leases import finish, release, submit_lease
 from copytrading.pipeline.paper import paper_fill
 from copytrading.pipeline.quoting import Quote, Unpriced, quote_rows
 from copytrading.pipeline.selling import sell_sizes
@@ -255,6 +255,9 @@ def _reserve_one(
         "signed_at": now,
         "submit_count": 1,
         "next_check_at": now + submit.FIRST_CHECK,
+        # Shorter than the claim's lease: a worker killed before sending leaves the row to the
+        # reconciler within seconds (renewed by a batch that takes longer, submit.py).
+        "lease_until": now + submit_lease(),
     }
     if row.side == "BUY":
         # Counted now, for the next rows of this batch; the row is written with the batch.

@@ -32,6 +32,15 @@ def lease_length() -> timedelta:
     return timedelta(seconds=settings.COPY_LEASE_SECONDS)
 
 
+def submit_lease() -> timedelta:
+    """How long a signed row stays leased while its order is being sent (renewed at half by a
+    batch that takes longer): twice one POST's worst case (connect + read timeouts) plus 2 s. Past
+    it the reconciler may take the row over — a worker killed between signing and sending leaves
+    its row to be looked up and resent within seconds, not after the 30 s claim lease."""
+    per_post = float(settings.VENUE_CONNECT_TIMEOUT) + float(settings.VENUE_READ_TIMEOUT)
+    return min(lease_length(), timedelta(seconds=2 * per_post + 2))
+
+
 # A row claimed this many times without finishing is poison (e.g. it kills its worker); the
 # sweeper expires it instead of handing it out again (reliability S13).
 MAX_ATTEMPTS = 5
@@ -76,8 +85,9 @@ def write_fenced(rows: list[CopyTrade], **values: Any) -> int:
     return CopyTrade.objects.filter(held(rows)).update(**values)
 
 
-def finish(rows: list[CopyTrade], *, status: str, reason: str, detail: str = "") -> int:
-    """End rows in a terminal state without an order (skipped/blocked/expired), lease released."""
+def finish(rows: list[CopyTrade], *, status: str, reason: str, detail: str = "", **values: Any) -> int:
+    """End rows in a terminal state without an order (skipped/blocked/expired), lease released;
+    ``values``: more columns to write with it."""
     now = timezone.now()
     return write_fenced(
         rows,
@@ -88,6 +98,7 @@ def finish(rows: list[CopyTrade], *, status: str, reason: str, detail: str = "")
         lease_until=None,
         finished_at=now,
         updated_at=now,
+        **values,
     )
 
 

@@ -2,15 +2,18 @@
 
 The venue's answer decides the row: placed → FILLED/LIVE/DELAYED, rejected → REJECTED,
 unknown → UNKNOWN (the reconciler asks the venue by hash; never a new signature), retry_later →
-stays SIGNED for the reconciler to resend the same bytes. A lost lease means another worker owns
-the row now: this worker writes nothing.
+stays SIGNED and the reconciler resends the same bytes after a backoff. Both are handed straight
+back to the reconciler (``handback``) and stamped ``outcome_unknown_at``; the answer that settles
+a row in recovery stamps ``outcome_resolved_at``. A lost lease means another worker owns the row
+now: this worker writes nothing.
 """
 
 from __future__ import annotations
 
 import logging
+import random
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.utils import timezone
@@ -18,7 +21,8 @@ from django.utils import timezone
 from copytrading.controls import account_set_paused
 from copytrading.models import CopyTrade
 from copytrading.pipeline.batched import write_fenced_each
-from copytrading.pipeline.leases import finish, lease_length, write_fenced
+from copytrading.pipeline.handback import recovery_hand_back
+from copytrading.pipeline.leases import finish, submit_lease, write_fenced
 from copytrading.reasons import Reason
 from execution.guardrails.breaker import breaker_record
 from execution.switches import kill_switch_engaged
@@ -30,11 +34,20 @@ from execution.venue.services import order_post
 log = logging.getLogger(__name__)
 
 # If the worker dies between persisting SIGNED and recording the answer, the reconciler first
-# looks after this long (the lease, 30 s, keeps it away while the worker is alive).
+# looks after this long (the submit lease keeps it away while the worker is alive).
 FIRST_CHECK = timedelta(seconds=5)
 UNKNOWN_RECHECK = timedelta(seconds=2)
 SETTLEMENT_CHECK = timedelta(seconds=2)
-RETRY_LATER = timedelta(seconds=2)
+# A transient refusal (429, 425, 503 before commit, or a request that never left): the same bytes
+# go again after 0.5 s, doubling with each POST up to 8 s, +/-20 % so throttled followers spread.
+RESEND_FIRST = 0.5
+RESEND_MAX = 8.0
+
+
+def resend_backoff(posts: int) -> timedelta:
+    """How long to wait before resending the same bytes after the ``posts``-th POST was refused."""
+    base = min(RESEND_MAX, RESEND_FIRST * 2 ** max(0, posts - 1))
+    return timedelta(seconds=base * random.uniform(0.8, 1.2))  # spreading, not secrecy
 
 
 @dataclass
@@ -57,7 +70,7 @@ def submit_signed(signed: list[Signed]) -> int:
     values: dict[int, dict[str, object]] = {}
     unknown = total = sent = 0
     lost: set[int] = set()
-    renew_at = timezone.now() + lease_length() / 2
+    renew_at = timezone.now() + submit_lease() / 2
     for index, item in enumerate(signed):
         if kill_switch_engaged():
             _never_sent([later.row for later in signed[index:] if later.row.id not in lost])
@@ -66,7 +79,7 @@ def submit_signed(signed: list[Signed]) -> int:
             # A slow venue can stretch a batch past the lease; renew it for the rows still to
             # send, and leave the ones already taken over to their new holder (same bytes).
             lost |= _renew([later.row for later in signed[index:] if later.row.id not in lost])
-            renew_at = timezone.now() + lease_length() / 2
+            renew_at = timezone.now() + submit_lease() / 2
         if item.row.id in lost:
             continue
         sent_at = timezone.now()
@@ -83,8 +96,19 @@ def submit_signed(signed: list[Signed]) -> int:
         breaker_record(unknown=False, count=total - unknown)
     if unknown:
         breaker_record(unknown=True, count=unknown)
-    write_fenced_each(answered, values)
+    written = write_fenced_each(answered, values)
+    hand_back_if_recovering([(row, values[row.id]) for row in answered if row.id in written])
     return sent
+
+
+def hand_back_if_recovering(recorded: list[tuple[CopyTrade, dict[str, object]]]) -> None:
+    """Rows whose recorded answer left them in recovery go straight back to the reconciler."""
+    due: list[tuple[CopyTrade, datetime]] = []
+    for row, written in recorded:
+        next_check = written.get("next_check_at")
+        if "outcome_unknown_at" in written and isinstance(next_check, datetime):
+            due.append((row, next_check))
+    recovery_hand_back(due)
 
 
 def _never_sent(rows: list[CopyTrade]) -> None:
@@ -105,7 +129,9 @@ def post_and_record(*, row: CopyTrade, payload: SignedOrderPayload) -> Classific
         return None
     if counts_for_breaker(answer):
         breaker_record(unknown=is_failure(answer))
-    record_answer(row=row, answer=answer)
+    values = answer_values(row=row, answer=answer)
+    if write_fenced([row], **values):
+        hand_back_if_recovering([(row, values)])
     return answer
 
 
@@ -124,7 +150,7 @@ def is_failure(answer: Classification) -> bool:
 
 def _renew(rows: list[CopyTrade]) -> set[int]:
     """Extend the lease of rows still held; returns the ids this worker no longer holds."""
-    until = timezone.now() + lease_length()
+    until = timezone.now() + submit_lease()
     kept = write_fenced_each(rows, {row.id: {"lease_until": until} for row in rows})
     return {row.id for row in rows} - kept
 
@@ -137,25 +163,31 @@ def _post(*, row: CopyTrade, payload: SignedOrderPayload) -> Classification | No
         # Nothing left the process (canary, corrupt payload, custody changed): stays SIGNED for
         # the reconciler, which resends the same bytes once the cause is gone or expires it.
         log.warning("copy trade %s not sent: %s", row.code, exc.reason)
-        write_fenced(
-            [row],
-            reason_code=exc.reason[:48],
-            reason_detail=exc.detail[:300],
-            next_check_at=timezone.now() + RETRY_LATER,
-            lease_owner="",
-            lease_until=None,
-        )
+        now = timezone.now()
+        values: dict[str, object] = {
+            "reason_code": exc.reason[:48],
+            "reason_detail": exc.detail[:300],
+            "next_check_at": now + resend_backoff(row.submit_count + 1),
+            "outcome_unknown_at": row.outcome_unknown_at or now,
+            "lease_owner": "",
+            "lease_until": None,
+        }
+        if write_fenced([row], **values):
+            hand_back_if_recovering([(row, values)])
         return None
 
 
-def record_answer(*, row: CopyTrade, answer: Classification) -> int:
-    return write_fenced([row], **answer_values(row=row, answer=answer))
-
-
 def answer_values(*, row: CopyTrade, answer: Classification) -> dict[str, object]:
-    """What the venue's answer writes on the row (and, for a refused API key, the account paused)."""
+    """What the venue's answer writes on the row (and, for a refused API key, the account paused).
+
+    ``row.submit_count`` is the value loaded before this POST was counted: this was POST number
+    ``row.submit_count + 1`` of these bytes (the first POST's count is written with SIGNED)."""
     now = timezone.now()
     common: dict[str, object] = {"recorded_at": now, "lease_owner": "", "lease_until": None}
+    if answer.kind in ("unknown", "retry_later"):
+        common["outcome_unknown_at"] = row.outcome_unknown_at or now
+    elif row.outcome_unknown_at is not None and row.outcome_resolved_at is None:
+        common["outcome_resolved_at"] = now
     if answer.kind == "placed":
         return {**common, **_placed(row, answer)}
     if answer.kind == "rejected":
@@ -184,12 +216,12 @@ def answer_values(*, row: CopyTrade, answer: Classification) -> dict[str, object
             "reason_detail": answer.detail[:300],
             "next_check_at": now + UNKNOWN_RECHECK,
         }
-    # retry_later: the venue did not take it; the same bytes go again from the reconciler.
+    # retry_later: the venue did not take it; the reconciler resends the same bytes after a backoff.
     return {
         **common,
         "reason_code": f"retry_later:{answer.reason}"[:48],
         "reason_detail": answer.detail[:300],
-        "next_check_at": now + RETRY_LATER,
+        "next_check_at": now + resend_backoff(row.submit_count + 1),
     }
 
 

@@ -50,6 +50,16 @@ def test_every_scheduled_job_sends_to_a_queue_a_procfile_worker_consumes() -> No
         assert job_queue(job) in consumed, f"{job.name} sends to {job_queue(job)}, which no Procfile worker consumes"
 
 
+def test_every_lane_of_the_shared_deployment_is_consumed_by_a_procfile_worker() -> None:
+    """Recovery (``reconcile``) and fill confirmation (``settle``) are lanes of their own; a lane
+    no worker consumes would stop that work silently."""
+    from copytrading.models import Deployment
+
+    lanes = Deployment(key=Deployment.SHARED_KEY, kind=Deployment.Kind.SHARED_BACKEND).queue_names
+    assert {"shared.reconcile", "shared.settle"} <= set(lanes)
+    assert set(lanes) <= consumed_queues()
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

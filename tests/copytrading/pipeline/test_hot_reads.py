@@ -21,9 +21,9 @@ from django.utils import timezone
 from accounts.models import TradingAccount
 from copytrading.deployments import deployment_current
 from copytrading.models import CopyRelationship, CopyTrade, Deployment, LeaderTrade, Position
+from copytrading.pipeline.due import take_due
 from copytrading.pipeline.exposure import Exposure, exposure_for
 from copytrading.pipeline.loading import load_held
-from copytrading.pipeline.reconcile import _take
 from tests.factories import (
     TOKEN_NO,
     TOKEN_YES,
@@ -283,6 +283,12 @@ def test_defaultdict_exposure_is_still_a_mapping_with_zero_for_unknown_keys() ->
     exposure = exposure_for(account_ids=[10**9], token_ids=[TOKEN_YES], now=timezone.now())
     assert exposure.follow_today[1] == Decimal(0)
     assert isinstance(exposure.follow_today, defaultdict)
+
+
+def _take(ids: list[int], *, now: datetime) -> list[CopyTrade]:
+    """Staff's "reconcile now" take: these rows, due or not, if nobody holds them."""
+    statuses = [*CopyTrade.AWAITING_VENUE, CopyTrade.Status.FILLED]
+    return take_due(statuses=statuses, now=now, limit=len(ids), ids=ids)
 
 
 def test_the_reconciler_takes_only_the_given_rows_not_held_elsewhere_with_their_related_rows(

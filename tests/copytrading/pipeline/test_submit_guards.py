@@ -5,11 +5,12 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from copytrading.fanout import fanout_leader_trade
 from copytrading.models import CopyTrade
 from copytrading.pipeline.execute import copytrades_execute
-from copytrading.pipeline.leases import claim
+from copytrading.pipeline.leases import claim, submit_lease
 from copytrading.pipeline.submit import _renew
 from execution.models import GuardrailSettings
 from execution.simulator import VenueSimulator
@@ -49,8 +50,9 @@ def test_renewing_a_lease_gives_up_the_rows_another_worker_took(sim: VenueSimula
     mine = claim(ids=ids, deployment=deployment)
     # Another worker took the second row over (its lease had run out): its version moved on.
     CopyTrade.objects.filter(id=mine[1].id).update(lease_version=mine[1].lease_version + 1)
+    renewed_at = timezone.now()
     lost = _renew(mine)
     assert lost == {mine[1].id}
     kept = CopyTrade.objects.get(id=mine[0].id)
     assert kept.lease_until is not None
-    assert kept.lease_until > mine[0].lease_until  # type: ignore[operator]
+    assert kept.lease_until >= renewed_at + submit_lease()  # the submit lease, from the renewal

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from copytrading.fanout import fanout_leader_trade
 from copytrading.models import CopyTrade, Deployment, Position
+from copytrading.pipeline.leases import submit_lease
 from copytrading.pipeline.reconcile import copytrades_reconcile
 from copytrading.reasons import Reason
 from copytrading.tasks import execute_copy_trades
@@ -85,6 +86,9 @@ def test_s01_a_worker_killed_after_its_post_and_before_the_record_leaves_one_ord
 def test_s02_a_worker_killed_after_signing_and_before_its_post_leads_the_reconciler_to_send_the_same_bytes_once(
     venue: Venue, deployment: Deployment, spawn: Spawner, check: Checker
 ) -> None:
+    """Issue 17, fix 1: 123 copies of the soak were signed by a worker killed before its POST and
+    expired unsent. The signed row's lease is the short submit lease (10 s with the default
+    timeouts, not the claim's 30 s), so the reconciler may take it over and resend it promptly."""
     row = one_pending_copy(venue, deployment)
     worker = spawn("execute", str(row.id), "--stop-before", "post")
     order_hash = worker.expect("BEFORE_POST")
@@ -98,10 +102,15 @@ def test_s02_a_worker_killed_after_signing_and_before_its_post_leads_the_reconci
     assert venue.proxy.order_posts() == []
     signed_bytes = row.signed_order
     assert signed_bytes is not None
+    assert row.signed_at is not None
+    assert row.lease_until is not None
+    assert row.lease_until - row.signed_at <= submit_lease() <= timedelta(seconds=10)
 
     reconcile_until_settled(deployment, venue=venue)
     row = fresh(row)
     assert row.status == CopyTrade.Status.CONFIRMED, (row.status, row.reason_code, row.reason_detail)
+    assert row.outcome_unknown_at is not None  # found signed and never answered
+    assert row.outcome_resolved_at is not None
     assert row.signed_order == signed_bytes
     assert [o["id"] for o in venue.sim.orders()] == [order_hash]
     assert [post.body for post in venue.proxy.order_posts()] == [signed_bytes["body"]]

@@ -58,6 +58,7 @@ class VenueProxy:
         self.upstream_port = parts.port or 80
         self._lock = threading.Lock()
         self._posts: list[OrderPost] = []
+        self._reads: list[str] = []
         self._faults: list[ProxyFault] = []
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
@@ -78,6 +79,7 @@ class VenueProxy:
     def reset(self) -> None:
         with self._lock:
             self._posts.clear()
+            self._reads.clear()
             self._faults.clear()
 
     # Instructions
@@ -105,6 +107,15 @@ class VenueProxy:
     def order_posts(self) -> list[OrderPost]:
         with self._lock:
             return list(self._posts)
+
+    def reads(self, path_prefix: str) -> int:
+        """How many GET requests for paths starting with ``path_prefix`` arrived."""
+        with self._lock:
+            return sum(1 for path in self._reads if path.startswith(path_prefix))
+
+    def _record_read(self, path: str) -> None:
+        with self._lock:
+            self._reads.append(path)
 
     def _record(self, post: OrderPost) -> None:
         with self._lock:
@@ -135,6 +146,8 @@ def _handler_for(proxy: VenueProxy) -> type[BaseHTTPRequestHandler]:
             fault = proxy._take_fault(self.command, path)
             is_order_post = self.command == "POST" and path in ORDER_PATHS
             forwarded = fault is None or fault.kind == "patch"
+            if self.command == "GET":
+                proxy._record_read(path)
             if is_order_post:
                 proxy._record(OrderPost(at=arrived, path=path, body=body.decode(), forwarded=forwarded))
             if fault is not None and fault.kind == "reset":
