@@ -61,7 +61,7 @@ def redis_server(**options: Any) -> Iterator[OwnRedis]:
 def broker_on(server: OwnRedis) -> WakingRedisBroker:
     """A broker of this process on the scenario's own Redis (sends and inspects; runs no worker)."""
     broker = WakingRedisBroker(url=server.url())  # type: ignore[no-untyped-call]
-    for queue in ("shared.copies", "shared.reconcile", "shared.fanout", "platform"):
+    for queue in ("shared.copies", "shared.reconcile", "shared.settle", "shared.fanout", "platform"):
         broker.declare_queue(queue)
     return broker
 
@@ -72,8 +72,9 @@ def send(broker: dramatiq.Broker, actor: dramatiq.Actor[..., Any], queue: str, *
 
 
 class Ticker:
-    """Stands in for the scheduler: asks the shared deployment's workers to sweep and reconcile
-    every second, as ``platform_tick`` does every two (the scheduler itself is S15's other test)."""
+    """Stands in for the scheduler: asks the shared deployment's workers to sweep, recover and
+    confirm fills every second, as ``platform_tick`` does every two (the scheduler itself is
+    S15's other test)."""
 
     def __init__(self, broker: dramatiq.Broker) -> None:
         self.broker = broker
@@ -81,11 +82,12 @@ class Ticker:
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
-        from copytrading.tasks import reconcile_deployment
+        from copytrading.tasks import reconcile_deployment, settle_deployment
 
         while not self.stopping.wait(1.0):
             try:
                 send(self.broker, reconcile_deployment, "shared.reconcile", "shared")
+                send(self.broker, settle_deployment, "shared.settle", "shared")
             except Exception:  # noqa: S112  (Redis restarting: the next tick will do)
                 continue
 

@@ -32,7 +32,7 @@ from tests.copytrading.reliability.harness import (
 from tests.copytrading.reliability.own import Ticker, broker_on, queue_length, redis_server, send
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.processes]
-QUEUES = ("shared.fanout", "shared.copies", "shared.reconcile")
+QUEUES = ("shared.fanout", "shared.copies", "shared.reconcile", "shared.settle")
 DONE = (CopyTrade.Status.FILLED, CopyTrade.Status.CONFIRMED)
 
 

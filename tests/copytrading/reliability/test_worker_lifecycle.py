@@ -140,7 +140,7 @@ def test_s14_a_worker_killed_on_a_quiet_queue_strands_its_message_and_the_sweepe
         assert (queue_length(redis, "shared.copies"), unacked(redis, "shared.copies")) == (0, 1)
 
         venue.sim.clear_faults()
-        spawn(*pool_args("shared.copies", "shared.reconcile"), command=RUNDRAMATIQ, env=env)
+        spawn(*pool_args("shared.copies", "shared.reconcile", "shared.settle"), command=RUNDRAMATIQ, env=env)
         with Ticker(broker):
             wait_for(lambda: fresh(row).status == CopyTrade.Status.FILLED, timeout=120, what="the sweeper's resend")
         recovered_after = time.monotonic() - killed_at
