@@ -12,8 +12,8 @@ simulator holds (orders and trades) — not only what our rows say about themsel
 - I2: fills per CopyTrade (the venue's trades) ≤ its planned size; per follow and per account,
   today's committed notional — SIGNED/UNKNOWN/DELAYED/LIVE at planned notional plus planned
   (worst-case) fee, fills at their cost *plus the taker fee the venue charged* — ≤ the daily
-  caps, and per follow and market ≤ its per-market cap; every order ≤ the per-order cap; and no row that claims it never traded
-  (rejected, expired, canceled…) has fills at the venue.
+  caps, and per follow and market ≤ its per-market cap; every order ≤ the per-order cap; and no
+  row that claims it never traded (rejected, expired, canceled…) has fills at the venue.
 - I3: every non-terminal row past its deadline shows up in the admin's "stuck beyond deadline"
   filter (the filter class and the changelist page), and every non-terminal row is somebody's
   job (a due check, or a lease).
