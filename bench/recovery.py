@@ -157,6 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--label", default="latest")
     parser.add_argument("--database", default="polyhunter_recovery_load")
     parser.add_argument("--redis-db", type=int, default=2)
+    parser.add_argument("--profile", action="store_true", help="py-spy the workers (var/bench/profile-recovery.txt)")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGINT, _interrupt)
@@ -193,7 +194,10 @@ def main(argv: list[str] | None = None) -> int:
             stack._spawn("scheduler", [sys.executable, *scheduler_line[1:]], stack.env)
             log(f"workers on {' '.join(queues)}; scheduler: {' '.join(scheduler_line[1:])}")
             time.sleep(3)
+            profiler = stack.start_profiler("recovery") if args.profile else None
             figures = run(world, stack, url, args)
+            if profiler is not None:
+                stack.stop_profiler(profiler)
             figures |= {
                 "label": args.label,
                 "started_at": datetime.now(UTC).isoformat(timespec="seconds"),

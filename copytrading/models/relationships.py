@@ -56,7 +56,9 @@ class CopyRelationship(models.Model):
     min_usdc_per_trade = MoneyField(null=True, blank=True)
     max_usdc_per_trade = MoneyField(null=True, blank=True)
     max_position_usdc_per_market = MoneyField(null=True, blank=True)
-    daily_cap_usdc = MoneyField(null=True, blank=True, help_text="Counts orders whose outcome is unknown as spent.")
+    daily_cap_usdc = MoneyField(
+        null=True, blank=True, help_text="What is paid per UTC day, fees included; unknown outcomes count as spent."
+    )
     slippage_bps = models.PositiveIntegerField(default=300, validators=[MaxValueValidator(5000)])
     price_min = PriceField(null=True, blank=True, help_text="Do not copy below this leader price.")
     price_max = PriceField(null=True, blank=True, help_text="Do not copy above this leader price.")

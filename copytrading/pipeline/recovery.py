@@ -207,12 +207,15 @@ def _resend(row: CopyTrade, *, count: int, now: datetime) -> None:
             **_resolved(row, now),
         )
         return
-    # Count the attempt before it leaves, so "submit_count = 0" always means never sent.
+    # Count the attempt before it leaves, so "submit_count = 0" always means never sent; and clear
+    # the refusal: if this POST's answer is never recorded, its outcome is unknown and the next
+    # run looks the order up instead of resending blindly.
     if not write_fenced(
         [row],
         not_found_count=count,
         submit_count=F("submit_count") + 1,
         submitted_at=now,
+        reason_code="",
         lease_until=now + submit_lease(),
         **_marks(row),
     ):

@@ -25,7 +25,7 @@ from copytrading.models import CopyTrade, Deployment
 from copytrading.pipeline.batched import write_fenced_each
 from copytrading.pipeline.due import take_due
 from copytrading.pipeline.leases import finish, write_fenced
-from copytrading.pipeline.positions import position_apply_fill
+from copytrading.pipeline.positions import Fill, positions_apply_fills
 from copytrading.pipeline.submit import SETTLEMENT_CHECK
 from copytrading.reasons import Reason
 from execution.venue.errors import VenueError
@@ -164,7 +164,8 @@ def _confirm(rows: list[CopyTrade], confirmed: dict[int, Confirmed], *, now: dat
         return
     with transaction.atomic():
         written = write_fenced_each(rows, {row.id: confirmed[row.id].values(now) for row in rows})
-        # Positions in one order (follow, token): two runs crediting the same position never deadlock.
-        for row in sorted((r for r in rows if r.id in written), key=lambda r: (r.relationship_id, r.token_id, r.id)):
-            done = confirmed[row.id]
-            position_apply_fill(trade=row, shares=done.shares, usdc=done.usdc, fee=done.fee)
+        # Every position of the batch credited together, locked in one order (positions.py).
+        credited = [row for row in rows if row.id in written]
+        positions_apply_fills(
+            [Fill(trade=row, shares=c.shares, usdc=c.usdc, fee=c.fee) for row in credited for c in [confirmed[row.id]]]
+        )

@@ -147,7 +147,11 @@ class PolymarketGateway:
         }
         params = {key: str(value) for key, value in wanted.items() if value is not None}
         headers = l2_headers(creds=creds, address=address, method="GET", path=path, body=None)
-        return parse_trades_page(self._read(path, params=params, headers=headers))
+        # Over the keep-alive pool, like order lookups: the reconciler reads trades for every
+        # account with fills to confirm (httpx cost ~5x the CPU per request, docs/performance.md).
+        answer = self._pool.send("GET", self._clob(path), params=params, headers=headers)
+        _raise_for_status(path, answer)
+        return parse_trades_page(answer.body)
 
     def balance_allowance(
         self, *, creds: ApiCredentials, address: str, asset_type: str, signature_type: int, token_id: str | None = None

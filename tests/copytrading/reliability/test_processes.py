@@ -25,11 +25,14 @@ from tests.copytrading.reliability.harness import (
     RUNDRAMATIQ,
     Evidence,
     Venue,
+    execute,
     follow,
     fresh,
     leader_buy,
     pool_args,
     pool_env,
+    ready_at,
+    reconcile_once,
     reconcile_until_settled,
     speed_account,
     wait_for,
@@ -115,6 +118,35 @@ def test_s02_a_worker_killed_after_signing_and_before_its_post_leads_the_reconci
     assert [o["id"] for o in venue.sim.orders()] == [order_hash]
     assert [post.body for post in venue.proxy.order_posts()] == [signed_bytes["body"]]
     assert row.submit_count == 2  # the dead worker's count, then the reconciler's resend
+    check()
+
+
+def test_a_resend_whose_worker_died_is_looked_up_before_anything_is_sent_again(
+    venue: Venue, deployment: Deployment, spawn: Spawner, check: Checker
+) -> None:
+    """A row refused for now is resent without a lookup (nothing was placed). But once a resend
+    has left the worker, its outcome is unknown: if the worker dies before recording the answer,
+    the next run must look the order up, never resend blindly."""
+    row = one_pending_copy(venue, deployment)
+    venue.sim.add_fault("rate_limit", "POST /order")
+    (row,) = execute(deployment, row)
+    assert (row.status, row.reason_code, row.submit_count) == (CopyTrade.Status.SIGNED, "retry_later:rate_limited", 1)
+    resender = spawn("reconcile", str(row.id), "--stop-before", "post")
+    resender.expect("BEFORE_POST")
+    resender.wait_stopped()
+    resender.signal(signal.SIGKILL)
+    resender.wait()
+    row = fresh(row)
+    assert (row.submit_count, row.reason_code) == (2, "")
+
+    reconcile_once(deployment, at=ready_at(row))
+    row = fresh(row)
+    assert (row.status, row.not_found_count) == (CopyTrade.Status.SIGNED, 1)  # looked up, not resent
+    assert len(venue.proxy.order_posts()) == 1  # only the refused one
+    reconcile_until_settled(deployment, venue=venue, start=ready_at(row))
+    row = fresh(row)
+    assert row.status == CopyTrade.Status.CONFIRMED
+    assert len(venue.proxy.order_posts()) == 2
     check()
 
 
