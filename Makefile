@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PIP_QUIET := --quiet --disable-pip-version-check
 
-.PHONY: venv test lint typecheck pytest debian-packages demo bench migrate clean
+.PHONY: venv test lint typecheck pytest debian-packages demo bench soak migrate clean
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -50,6 +50,11 @@ demo: $(STAMP) $(ANVIL)
 
 bench: $(STAMP) $(ANVIL)
 	$(PY) bench/run.py $(if $(QUICK),--quick,) $(if $(CHAIN),--chain,)
+
+# Chaos soak on its own PostgreSQL and Redis (var/soak/): kills, restarts, venue faults, then the
+# invariants; report in var/soak/report.json, non-zero exit on any finding (docs/reliability.md).
+soak: $(STAMP)
+	$(PY) soak/run.py $(if $(QUICK),--quick,) $(if $(SOAK_MINUTES),--minutes $(SOAK_MINUTES),)
 
 clean:
 	rm -rf $(VENV) var/*.sqlite3* .mypy_cache .ruff_cache tools/anvil/node_modules

@@ -190,8 +190,8 @@ def main(argv: list[str] | None = None) -> int:
             log(f"seeding {shape.accounts} followers")
             world = seed(shape, people, progress=lambda n, total: log(f"  {n}/{total}"))
             worker_cmd = [sys.executable, "manage.py", "rundramatiq", "--processes", "2", "--threads", "8"]
-            stack._spawn("workers", [*worker_cmd, "--queues", *queues], stack.env)
-            stack._spawn("scheduler", [sys.executable, *scheduler_line[1:]], stack.env)
+            stack.spawn("workers", [*worker_cmd, "--queues", *queues], stack.env)
+            stack.spawn("scheduler", [sys.executable, *scheduler_line[1:]], stack.env)
             log(f"workers on {' '.join(queues)}; scheduler: {' '.join(scheduler_line[1:])}")
             time.sleep(3)
             profiler = stack.start_profiler("recovery") if args.profile else None

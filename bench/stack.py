@@ -159,6 +159,8 @@ class Stack:
     scenario_file: Path | None = None
     # Settle the venue's matches on a local anvil node (run_local_chain) as well.
     chain: bool = False
+    # Where the children's logs go (``make soak`` reuses this stack with its own directory).
+    logs: Path = LOGS
     env: dict[str, str] = field(default_factory=dict)
     simulator_url: str = ""
     _children: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
@@ -170,7 +172,7 @@ class Stack:
         ensure_postgres()
         ensure_redis()
         ensure_database(self.database, self.pg_user)
-        LOGS.mkdir(parents=True, exist_ok=True)
+        self.logs.mkdir(parents=True, exist_ok=True)
         self.env = {
             **{k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"},
             "DATABASE_URL": f"postgres://{self.pg_user}@{PG_HOST}:{PG_PORT}/{self.database}",
@@ -190,15 +192,16 @@ class Stack:
         log(f"database {self.database} migrated ({time.monotonic() - started:.1f}s)")
 
     def _run(self, command: list[str], name: str) -> None:
-        with open(LOGS / f"{name}.log", "wb") as out:
+        with open(self.logs / f"{name}.log", "wb") as out:
             done = subprocess.run(command, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT, check=False)
         if done.returncode:
-            raise SystemExit(f"{name} failed; see {LOGS / f'{name}.log'}")
+            raise SystemExit(f"{name} failed; see {self.logs / f'{name}.log'}")
 
     # Processes
 
-    def _spawn(self, name: str, command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-        out = open(LOGS / f"{name}.log", "wb")  # noqa: SIM115  (closed in stop)
+    def spawn(self, name: str, command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+        """Start a child in its own process group, its output in ``<logs>/<name>.log``."""
+        out = open(self.logs / f"{name}.log", "wb")  # noqa: SIM115  (closed in stop)
         self._handles.append(out)
         child = subprocess.Popen(
             command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
@@ -207,14 +210,14 @@ class Stack:
         return child
 
     def start_chain(self) -> Path:
-        out = LOGS / "chain.json"
+        out = self.logs / "chain.json"
         out.unlink(missing_ok=True)
         command = [sys.executable, "manage.py", "run_local_chain", "--port", "0", "--out", str(out)]
-        child = self._spawn("chain", command, self.env)
+        child = self.spawn("chain", command, self.env)
         deadline = time.monotonic() + 60
         while not out.exists():
             if child.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"the local chain did not start; see {LOGS / 'chain.log'}")
+                raise SystemExit(f"the local chain did not start; see {self.logs / 'chain.log'}")
             time.sleep(0.05)
         return out
 
@@ -222,15 +225,15 @@ class Stack:
         command = [sys.executable, "manage.py", "run_venue_simulator", "--port", "0", "--scenario", str(scenario_file)]
         if self.chain:
             command += ["--chain", str(self.start_chain())]
-        child = self._spawn("simulator", command, self.env)
+        child = self.spawn("simulator", command, self.env)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            found = _READY.search((LOGS / "simulator.log").read_text(errors="replace"))
+            found = _READY.search((self.logs / "simulator.log").read_text(errors="replace"))
             if found:
                 self.simulator_url = found.group(1)
                 break
             if child.poll() is not None:
-                raise SystemExit(f"the simulator exited; see {LOGS / 'simulator.log'}")
+                raise SystemExit(f"the simulator exited; see {self.logs / 'simulator.log'}")
             time.sleep(0.05)
         else:
             raise SystemExit("the simulator did not start within 60 s")
@@ -253,7 +256,7 @@ class Stack:
         env = {**self.env, "DJANGO_SETTINGS_MODULE": "bench.settings"}
         if self.prefetch is not None:
             env["dramatiq_queue_prefetch"] = str(self.prefetch)
-        self._spawn("workers", command, env)
+        self.spawn("workers", command, env)
 
     def pid(self, name: str) -> int:
         return self._children[name].pid
@@ -261,7 +264,7 @@ class Stack:
     def check_alive(self) -> None:
         for name, child in self._children.items():
             if child.poll() is not None:
-                raise SystemExit(f"{name} exited with {child.returncode}; see {LOGS / f'{name}.log'}")
+                raise SystemExit(f"{name} exited with {child.returncode}; see {self.logs / f'{name}.log'}")
 
     def stop(self) -> None:
         for child in reversed(list(self._children.values())):
@@ -295,7 +298,7 @@ class Stack:
 
     def start_profiler(self, label: str) -> subprocess.Popen[bytes]:
         spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
-        out = LOGS / f"profile-{label}.txt"
+        out = self.logs / f"profile-{label}.txt"
         log(f"py-spy recording the workers to {out}")
         return subprocess.Popen(
             [
@@ -314,7 +317,7 @@ class Stack:
                 "--nonblocking",
             ],
             stdout=subprocess.DEVNULL,
-            stderr=open(LOGS / f"profile-{label}.log", "wb"),
+            stderr=open(self.logs / f"profile-{label}.log", "wb"),
         )
 
     def stop_profiler(self, profiler: subprocess.Popen[bytes]) -> None:

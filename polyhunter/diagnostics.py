@@ -23,6 +23,10 @@ def runtime_problems() -> list[str]:
             redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2).ping()
         except redis.RedisError as exc:
             problems.append(f"REDIS_URL: cannot reach Redis ({exc.__class__.__name__})")
+        else:
+            eviction = redis_eviction_problem(settings.REDIS_URL)
+            if eviction is not None:
+                problems.append(eviction)
     try:
         from accounts.keyring import get_keyring
 
@@ -30,3 +34,27 @@ def runtime_problems() -> list[str]:
     except ImproperlyConfigured as exc:
         problems.append(str(exc))
     return problems
+
+
+def redis_eviction_problem(url: str) -> str | None:
+    """Why this Redis must not carry the broker, or None.
+
+    Anything but ``noeviction`` lets a full Redis drop queued messages silently. A Redis that
+    cannot be reached, or that refuses CONFIG (some managed services), is not judged here: the
+    connection problem is reported elsewhere, and a refused CONFIG cannot tell us the policy.
+    """
+    client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
+    try:
+        policy = client.config_get("maxmemory-policy").get("maxmemory-policy")
+    except redis.ResponseError:
+        return None
+    except redis.RedisError:
+        return None
+    finally:
+        client.close()
+    if policy in (None, "noeviction"):
+        return None
+    return (
+        f"REDIS_URL: Redis has maxmemory-policy {policy!r}; the broker needs 'noeviction' "
+        "(with any other policy a full Redis silently drops queued messages)"
+    )

@@ -62,6 +62,9 @@ RAW_FIELDS = (
 )
 
 
+_LAST_SECOND = 253_402_300_799  # 9999-12-31T23:59:59Z
+
+
 class DataApiError(Exception):
     """The Data API refused the request for good (4xx other than 429): not retried this poll."""
 
@@ -132,7 +135,8 @@ def parse_trade_row(row: Mapping[str, Any]) -> TradeRow:
     if size <= 0 or not (0 < price < 1):
         raise MalformedRow(f"size {size} / price {price} out of range")
     timestamp = row.get("timestamp")
-    if isinstance(timestamp, bool) or not isinstance(timestamp, int) or timestamp <= 0:
+    # Past datetime's last second a row cannot become a trade (S36: it raised OverflowError later).
+    if isinstance(timestamp, bool) or not isinstance(timestamp, int) or not 0 < timestamp <= _LAST_SECOND:
         raise MalformedRow(f"timestamp {timestamp!r}")
     condition_id = str(row.get("conditionId", "")).lower()
     return TradeRow(

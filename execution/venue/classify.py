@@ -127,6 +127,9 @@ def _classify_success(status: int, body: object) -> Classification:
         return Classification(kind="unknown", reason="unreadable_body", detail=_text_of(body), http_status=status)
     success, error_msg = body.get("success"), body.get("errorMsg")
     order_status = body.get("status")
+    if order_status is not None and not isinstance(order_status, str):
+        # A list or an object where the status goes: not an answer we can read (S36).
+        return Classification(kind="unknown", reason="malformed_answer", detail=_text_of(body), http_status=status)
     if order_status == "unmatched":
         detail = error_msg if isinstance(error_msg, str) and error_msg else "marketable order was not matched"
         return Classification(kind="rejected", reason="killed", detail=detail, http_status=status, status="unmatched")

@@ -26,6 +26,9 @@ USDC_UNIT = Decimal("0.000001")
 LookupKind = Literal["found", "not_found", "unknown"]
 OPEN_ORDER_STATUSES = frozenset({"LIVE", "DELAYED"})
 DEAD_ORDER_STATUSES = frozenset({"CANCELED", "CANCELED_MARKET_RESOLVED", "INVALID", "UNMATCHED"})
+# Every order status the venue documents. Any other is an answer we do not understand: the
+# lookup is "unknown" and asked again, never a verdict (reliability S36).
+ORDER_STATUSES = OPEN_ORDER_STATUSES | DEAD_ORDER_STATUSES | {"MATCHED"}
 TRADE_STATUSES = frozenset({"MATCHED", "MATCHED_NOT_BROADCASTED", "MINED", "CONFIRMED", "RETRYING", "FAILED"})
 FINAL_TRADE_STATUSES = frozenset({"CONFIRMED", "FAILED"})
 END_CURSOR = "LTE="
@@ -92,9 +95,12 @@ def parse_venue_order(body: dict[str, object]) -> VenueOrder:
     order_id, status = body.get("id"), body.get("status")
     if not isinstance(order_id, str) or not order_id or not isinstance(status, str) or not status:
         raise UnexpectedAnswer("order answer lacks id or status")
+    normalized = normalize_status(status, prefix="ORDER_STATUS_")
+    if normalized not in ORDER_STATUSES:
+        raise UnexpectedAnswer(f"order {order_id} has unknown status {status!r}")
     return VenueOrder(
         order_id=order_id,
-        status=normalize_status(status, prefix="ORDER_STATUS_"),
+        status=normalized,
         size_matched=_decimal(body.get("size_matched", "0"), "size_matched"),
         original_size=_optional_decimal(body.get("original_size"), "original_size"),
         price=_optional_decimal(body.get("price"), "price"),
@@ -238,6 +244,8 @@ def _decimal(value: object, name: str) -> Decimal:
         raise UnexpectedAnswer(f"{name} is not a decimal string: {value!r}") from None
     if not number.is_finite():
         raise UnexpectedAnswer(f"{name} is not finite")
+    if number < 0:
+        raise UnexpectedAnswer(f"{name} is negative")
     return number
 
 

@@ -101,6 +101,8 @@ class Evidence:
     handler_text: Callable[[], str] = str  # the production handler's output (no handler: "")
     outputs: list[tuple[str, str]] = field(default_factory=list)
     processes: list[WorkerProcess] = field(default_factory=list)
+    # Brokers of the test's own Redis instances (S12-S16): their payloads are scanned too.
+    extra_brokers: list[dramatiq.Broker] = field(default_factory=list)
 
     def close_processes(self) -> None:
         """Kill what still runs (stopped ones too) and keep every process's output for the scan."""
@@ -118,9 +120,12 @@ class Evidence:
                 bodies.extend(item.decode() if isinstance(item, bytes) else str(item) for item in list(pending.queue))
             for dead in getattr(self.broker, "dead_letters", []):
                 bodies.append(dead.encode().decode())
-        client = getattr(self.broker, "client", None)
-        if client is not None:  # Redis: every stored payload, queued, in flight or dead-lettered
-            for key in client.scan_iter(match=f"{self.broker.namespace}:*"):  # type: ignore[attr-defined]
+        for broker in [self.broker, *self.extra_brokers]:
+            client = getattr(broker, "client", None)
+            if client is None:
+                continue
+            # Redis: every stored payload, queued, in flight or dead-lettered.
+            for key in client.scan_iter(match=f"{broker.namespace}:*"):  # type: ignore[attr-defined]
                 if client.type(key) == b"hash":
                     bodies.extend(value.decode() for value in client.hvals(key))
         return bodies
@@ -137,6 +142,20 @@ def wait_for(predicate: Callable[[], object], *, timeout: float = 30.0, what: st
 
 
 # Processes
+
+RUNDRAMATIQ = ["manage.py", "rundramatiq"]
+
+
+def pool_args(*queues: str, threads: int = 1) -> list[str]:
+    """``rundramatiq`` arguments of a one-process pool on these queues."""
+    return ["--processes", "1", "--threads", str(threads), "--queues", *queues]
+
+
+def pool_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """A Dramatiq pool's environment: its metrics server on a free port, its own metrics dir."""
+    metrics = tmp_path / "prometheus"
+    metrics.mkdir(exist_ok=True)
+    return {"dramatiq_prom_port": "0", "dramatiq_prom_db": str(metrics), **extra}
 
 
 def database_url() -> str:

@@ -1,4 +1,6 @@
-"""I1-I5 (docs/architecture.md §4), checked at the end of every scenario.
+"""I1-I5 (docs/architecture.md §4), checked at the end of every scenario — and by ``make soak``
+(soak/checks.py), which counts the same findings over a whole chaos run instead of stopping at the
+first.
 
 The venue is the judge wherever it can be: what the recording proxy saw POSTed, what the
 simulator holds (orders and trades) — not only what our rows say about themselves.
@@ -8,9 +10,10 @@ simulator holds (orders and trades) — not only what our rows say about themsel
   stored order hash; and a row was POSTed no more often than its ``submit_count`` says (0 means
   never sent).
 - I2: fills per CopyTrade (the venue's trades) ≤ its planned size; per follow and per account,
-  today's committed notional — SIGNED/UNKNOWN/DELAYED/LIVE at planned notional, fills at their
-  cost — ≤ the daily caps, every order ≤ the per-order cap; and no row that claims it never
-  traded (rejected, expired, canceled…) has fills at the venue.
+  today's committed notional — SIGNED/UNKNOWN/DELAYED/LIVE at planned notional plus planned
+  (worst-case) fee, fills at their cost *plus the taker fee the venue charged* — ≤ the daily
+  caps, and per follow and market ≤ its per-market cap; every order ≤ the per-order cap; and no
+  row that claims it never traded (rejected, expired, canceled…) has fills at the venue.
 - I3: every non-terminal row past its deadline shows up in the admin's "stuck beyond deadline"
   filter (the filter class and the changelist page), and every non-terminal row is somebody's
   job (a due check, or a lease).
@@ -29,6 +32,7 @@ import base64
 import json
 import re
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from decimal import Decimal
@@ -71,6 +75,15 @@ NEVER_TRADED = (
 MAX_ROW_PAGES = 12
 
 
+@dataclass(frozen=True)
+class Finding:
+    """One violation: which invariant, what kind (a stable key the soak counts by), and the words."""
+
+    invariant: str
+    kind: str
+    message: str
+
+
 @dataclass
 class Caps:
     """Caps to hold the rows to, when a scenario changes them mid-way: the largest in force."""
@@ -93,11 +106,14 @@ def check_invariants(
     rows = list(CopyTrade.objects.select_related("relationship", "account").order_by("id"))
     venue_orders = venue.sim.orders()
     venue_trades = venue.sim.trades()
-    i1_one_order_hash_per_copy(venue, rows, venue_orders)
-    i2_fills_and_caps_hold(rows, venue_trades, caps or Caps())
-    i3_nothing_stuck_silently(rows, client)
-    i4_every_venue_order_maps_to_a_copy(rows, venue_orders, venue_trades)
-    i5_no_secret_anywhere(rows, evidence, client)
+    findings = [
+        *i1_one_order_hash_per_copy(rows, venue_orders, venue.posts_by_signature()),
+        *i2_fills_and_caps_hold(rows, venue_trades, caps or Caps()),
+        *i3_nothing_stuck_silently(rows, client),
+        *i4_every_venue_order_maps_to_a_copy(rows, venue_orders, venue_trades),
+        *i5_no_secret_anywhere(scan_haystacks(rows, evidence, client), SecretScanner.of_accounts()),
+    ]
+    assert not findings, "\n".join(finding.message for finding in findings[:20])
     tracker.checked = True
 
 
@@ -106,49 +122,82 @@ def _signature(signed_order: object) -> str:
     return str(json.loads(signed_order["body"])["order"]["signature"])
 
 
-def i1_one_order_hash_per_copy(venue: Venue, rows: list[CopyTrade], venue_orders: list[dict[str, object]]) -> None:
+def i1_one_order_hash_per_copy(
+    rows: list[CopyTrade], venue_orders: list[dict[str, object]], posts_by_signature: dict[str, int]
+) -> list[Finding]:
+    """``posts_by_signature``: how many order POSTs carrying each signature reached the venue."""
+    found: list[Finding] = []
     by_signature: dict[str, CopyTrade] = {}
     by_hash: dict[str, CopyTrade] = {}
     for row in rows:
         if row.signed_order is None:
-            assert row.order_hash is None, f"I1: {row.code} has an order hash but no stored bytes"
-            assert row.submit_count == 0, f"I1: {row.code} counts POSTs of an order it never signed"
+            if row.order_hash is not None:
+                found.append(
+                    Finding("I1", "hash_without_bytes", f"I1: {row.code} has an order hash but no stored bytes")
+                )
+            if row.submit_count != 0:
+                found.append(
+                    Finding("I1", "counted_unsigned", f"I1: {row.code} counts POSTs of an order it never signed")
+                )
             continue
         try:
             payload = SignedOrderPayload.from_json(row.signed_order)
         except CorruptPayload as exc:
-            raise AssertionError(f"I1: the stored order of {row.code} no longer verifies: {exc.detail}") from None
-        assert payload.order_hash == row.order_hash, f"I1: {row.code} stores bytes of another hash"
+            found.append(
+                Finding("I1", "bytes_corrupt", f"I1: the stored order of {row.code} no longer verifies: {exc.detail}")
+            )
+            continue
+        if payload.order_hash != row.order_hash:
+            found.append(Finding("I1", "bytes_of_another_hash", f"I1: {row.code} stores bytes of another hash"))
         by_signature[_signature(row.signed_order)] = row
         by_hash[payload.order_hash.lower()] = row
-    for signature, posts in venue.posts_by_signature().items():
+    for signature, posts in posts_by_signature.items():
         poster = by_signature.get(signature)
-        assert poster is not None, "I1: an order POST reached the venue that no CopyTrade holds (re-signed or foreign)"
-        assert posts <= poster.submit_count, (
-            f"I1: {poster.code} was POSTed {posts} times but its submit_count says {poster.submit_count}"
-        )
+        if poster is None:
+            found.append(
+                Finding(
+                    "I1",
+                    "foreign_post",
+                    "I1: an order POST reached the venue that no CopyTrade holds (re-signed or foreign)",
+                )
+            )
+        elif posts > poster.submit_count:
+            found.append(
+                Finding(
+                    "I1",
+                    "posted_more_than_counted",
+                    f"I1: {poster.code} was POSTed {posts} times but its submit_count says {poster.submit_count}",
+                )
+            )
     for order in venue_orders:
-        owner = by_hash.get(str(order["id"]).lower())
-        assert owner is not None, f"I1: venue order {order['id']} belongs to no CopyTrade"
+        if by_hash.get(str(order["id"]).lower()) is None:
+            found.append(Finding("I1", "unmapped_order", f"I1: venue order {order['id']} belongs to no CopyTrade"))
+    return found
 
 
-def _venue_fills(venue_trades: list[dict[str, object]]) -> dict[str, tuple[Decimal, Decimal]]:
-    """order hash -> (shares, pUSD) the venue traded for it, failed settlements excluded."""
-    fills: dict[str, tuple[Decimal, Decimal]] = defaultdict(lambda: (ZERO, ZERO))
+def venue_fills(venue_trades: list[dict[str, object]]) -> dict[str, tuple[Decimal, Decimal, Decimal]]:
+    """order hash -> (shares, pUSD, taker fee) the venue traded for it, failed settlements excluded.
+
+    The taker pays the fee (a BUY on top of its pUSD, a SELL out of its proceeds): it is the
+    taker order's, never the maker's.
+    """
+    fills: dict[str, tuple[Decimal, Decimal, Decimal]] = defaultdict(lambda: (ZERO, ZERO, ZERO))
     for trade in venue_trades:
         if trade["status"] == "FAILED":
             continue
         size, usdc = Decimal(str(trade["size"])), Decimal(str(trade["usdc"]))
+        fee = Decimal(str(trade.get("fee") or 0))
         for key in ("taker_order_id", "maker_order_id"):
             order_id = str(trade[key] or "").lower()
             if order_id:
-                shares, cost = fills[order_id]
-                fills[order_id] = (shares + size, cost + usdc)
+                shares, cost, fees = fills[order_id]
+                fills[order_id] = (shares + size, cost + usdc, fees + (fee if key == "taker_order_id" else ZERO))
     return fills
 
 
-def i2_fills_and_caps_hold(rows: list[CopyTrade], venue_trades: list[dict[str, object]], caps: Caps) -> None:
-    fills = _venue_fills(venue_trades)
+def i2_fills_and_caps_hold(rows: list[CopyTrade], venue_trades: list[dict[str, object]], caps: Caps) -> list[Finding]:
+    found: list[Finding] = []
+    fills = venue_fills(venue_trades)
     limits = GuardrailSettings.current()
     max_order = caps.max_order if caps.max_order is not None else Decimal(limits.max_order_usdc)
     account_cap = caps.account_daily if caps.account_daily is not None else Decimal(limits.max_daily_usdc_per_account)
@@ -156,111 +205,207 @@ def i2_fills_and_caps_hold(rows: list[CopyTrade], venue_trades: list[dict[str, o
     day_start = datetime.combine(now.date(), time.min, tzinfo=now.tzinfo)
     per_follow: dict[int, Decimal] = defaultdict(Decimal)
     per_account: dict[int, Decimal] = defaultdict(Decimal)
+    per_market: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
+    sold: set[tuple[int, str]] = set()
     for row in rows:
-        shares, cost = fills.get((row.order_hash or "").lower(), (ZERO, ZERO))
-        if row.status in NEVER_TRADED:
-            assert shares == ZERO, f"I2: {row.code} is {row.status} but the venue filled {shares} shares for it"
+        shares, cost, fee = fills.get((row.order_hash or "").lower(), (ZERO, ZERO, ZERO))
+        if row.status in NEVER_TRADED and shares != ZERO:
+            found.append(
+                Finding(
+                    "I2",
+                    "fills_on_never_traded",
+                    f"I2: {row.code} is {row.status} but the venue filled {shares} shares",
+                )
+            )
         if row.order_hash and shares > 0:
             if row.side == CopyTrade.Side.BUY:
                 assert row.planned_usdc is not None
-                assert cost <= row.planned_usdc + TOLERANCE, f"I2: {row.code} filled ${cost} > ${row.planned_usdc}"
+                if cost > row.planned_usdc + TOLERANCE:
+                    found.append(Finding("I2", "overfilled", f"I2: {row.code} filled ${cost} > ${row.planned_usdc}"))
             else:
                 assert row.planned_size is not None
-                assert shares <= row.planned_size, f"I2: {row.code} sold {shares} > {row.planned_size}"
+                if shares > row.planned_size:
+                    found.append(Finding("I2", "overfilled", f"I2: {row.code} sold {shares} > {row.planned_size}"))
         if row.planned_usdc is not None and row.side == CopyTrade.Side.BUY and row.status not in NEVER_TRADED:
-            assert row.planned_usdc <= max_order, f"I2: {row.code} planned ${row.planned_usdc} > ${max_order}"
+            if row.planned_usdc > max_order:
+                found.append(Finding("I2", "order_cap", f"I2: {row.code} planned ${row.planned_usdc} > ${max_order}"))
             follow_max = row.relationship.max_usdc_per_trade
-            assert follow_max is None or row.planned_usdc <= follow_max, f"I2: {row.code} over the follow's maximum"
-        if row.side != CopyTrade.Side.BUY or row.created_at < day_start:
+            if follow_max is not None and row.planned_usdc > follow_max:
+                found.append(Finding("I2", "order_cap", f"I2: {row.code} over the follow's maximum"))
+        if row.side != CopyTrade.Side.BUY:
+            sold.add((row.relationship_id, row.token_id))
             continue
         if row.status in COMMITTED_AT_PLAN:
-            committed = row.planned_usdc or ZERO
+            # What it may still cost: its notional and the most taker fee it can pay.
+            committed = (row.planned_usdc or ZERO) + (row.planned_fee_usdc or ZERO)
         elif row.status in FILLED:
-            committed = cost if row.order_hash else row.fill_usdc
+            committed = cost + fee if row.order_hash else row.fill_usdc + row.fee_usdc
         else:
             continue
-        per_follow[row.relationship_id] += committed
-        per_account[row.account_id] += committed
-    follows = CopyRelationship.objects.in_bulk(list(per_follow))
+        per_market[(row.relationship_id, row.token_id)] += committed
+        if row.created_at >= day_start:
+            per_follow[row.relationship_id] += committed
+            per_account[row.account_id] += committed
+    follows = CopyRelationship.objects.in_bulk({*per_follow, *(follow_id for follow_id, _ in per_market)})
     for follow_id, committed in per_follow.items():
         cap = caps.follow_daily.get(follow_id, follows[follow_id].daily_cap_usdc)
-        assert cap is None or committed <= cap, f"I2: follow {follow_id} committed ${committed} > daily cap ${cap}"
+        if cap is not None and committed > cap:
+            found.append(
+                Finding("I2", "daily_cap", f"I2: follow {follow_id} committed ${committed} > daily cap ${cap}")
+            )
     for account_id, committed in per_account.items():
-        assert committed <= account_cap, f"I2: account {account_id} committed ${committed} > ${account_cap}"
+        if committed > account_cap:
+            found.append(
+                Finding("I2", "account_cap", f"I2: account {account_id} committed ${committed} > ${account_cap}")
+            )
+    for (follow_id, token_id), committed in per_market.items():
+        # A sale gives part of the position back; the per-market sum is only a bound without one.
+        market_cap = follows[follow_id].max_position_usdc_per_market
+        if market_cap is not None and (follow_id, token_id) not in sold and committed > market_cap:
+            found.append(
+                Finding(
+                    "I2",
+                    "market_cap",
+                    f"I2: follow {follow_id} holds ${committed} of token …{token_id[-6:]} > market cap ${market_cap}",
+                )
+            )
+    return found
 
 
-def i3_nothing_stuck_silently(rows: list[CopyTrade], client: Client | None) -> None:
+def i3_nothing_stuck_silently(rows: list[CopyTrade], client: Client | None) -> list[Finding]:
+    found: list[Finding] = []
     now = timezone.now()
     request = RequestFactory().get("/admin/copytrading/copytrade/", {"stuck": "yes"})
     model_admin = admin.site._registry[CopyTrade]
     stuck_filter = StuckFilter(request, {"stuck": ["yes"]}, CopyTrade, model_admin)
-    flagged = set(stuck_filter.queryset(request, CopyTrade.objects.all()).values_list("id", flat=True))
     overdue = [row for row in rows if not row.is_terminal and row.deadline_at < now]
+    flagged = set(
+        stuck_filter.queryset(request, CopyTrade.objects.filter(id__in=[row.id for row in overdue])).values_list(
+            "id", flat=True
+        )
+    )
     for row in overdue:
-        assert row.id in flagged, f"I3: {row.code} is {row.status} past its deadline but not shown as stuck"
+        if row.id not in flagged:
+            found.append(
+                Finding(
+                    "I3", "stuck_unflagged", f"I3: {row.code} is {row.status} past its deadline but not shown as stuck"
+                )
+            )
     for row in rows:
         if row.is_terminal:
             continue
         if row.status == CopyTrade.Status.CLAIMED:
-            assert row.lease_until is not None, f"I3: {row.code} is claimed by nobody"
-        else:
-            assert row.next_check_at is not None, f"I3: {row.code} is {row.status} and nothing will look at it"
+            if row.lease_until is None:
+                found.append(Finding("I3", "nobody_job", f"I3: {row.code} is claimed by nobody"))
+        elif row.next_check_at is None:
+            found.append(Finding("I3", "nobody_job", f"I3: {row.code} is {row.status} and nothing will look at it"))
     if client is not None and overdue:
         page = client.get(reverse("admin:copytrading_copytrade_changelist"), {"stuck": "yes"}).content.decode()
         for row in overdue[:100]:
             link = reverse("admin:copytrading_copytrade_change", args=[row.id])
-            assert link in page, f"I3: {row.code} is missing from the admin's stuck list"
+            if link not in page:
+                found.append(Finding("I3", "stuck_unlisted", f"I3: {row.code} is missing from the admin's stuck list"))
+    return found
+
+
+def managed_wallets() -> set[str]:
+    managed = set()
+    for account in TradingAccount.objects.exclude(signer_address=""):
+        managed |= {account.signer_address.lower(), (account.funder_address or account.signer_address).lower()}
+    return managed
 
 
 def i4_every_venue_order_maps_to_a_copy(
     rows: list[CopyTrade], venue_orders: list[dict[str, object]], venue_trades: list[dict[str, object]]
-) -> None:
-    managed = set()
-    for account in TradingAccount.objects.exclude(signer_address=""):
-        managed |= {account.signer_address.lower(), (account.funder_address or account.signer_address).lower()}
+) -> list[Finding]:
+    found: list[Finding] = []
+    managed = managed_wallets()
     hashes = {row.order_hash.lower() for row in rows if row.order_hash}
     for order in venue_orders:
         wallets = {str(order.get("maker_address", "")).lower(), str(order.get("signer", "")).lower()}
-        if wallets & managed:
-            assert str(order["id"]).lower() in hashes, f"I4: venue order {order['id']} of a managed wallet is unknown"
+        if wallets & managed and str(order["id"]).lower() not in hashes:
+            found.append(
+                Finding("I4", "unknown_order", f"I4: venue order {order['id']} of a managed wallet is unknown")
+            )
     for trade in venue_trades:
-        if str(trade["taker_address"]).lower() in managed:
-            assert str(trade["taker_order_id"]).lower() in hashes, f"I4: trade {trade['id']} maps to no CopyTrade"
-        if str(trade["maker_address"]).lower() in managed:
-            assert str(trade["maker_order_id"]).lower() in hashes, f"I4: trade {trade['id']} maps to no CopyTrade"
+        for side in ("taker", "maker"):
+            if (
+                str(trade[f"{side}_address"]).lower() in managed
+                and str(trade[f"{side}_order_id"]).lower() not in hashes
+            ):
+                found.append(Finding("I4", "unknown_trade", f"I4: trade {trade['id']} maps to no CopyTrade"))
+    return found
 
 
-def _session_patterns() -> list[tuple[str, re.Pattern[str]]]:
+def _session_secrets() -> list[tuple[str, str]]:
     """Session signers' keys and their API secrets and passphrases (retired keys are erased)."""
-    patterns: list[tuple[str, re.Pattern[str]]] = []
+    secrets: list[tuple[str, str]] = []
     for key in SessionKey.objects.exclude(key_ciphertext=None).select_related("account"):
         bare = open_session_secret(session_key=key, field="key_ciphertext").decode().lower().removeprefix("0x")
-        patterns.append((f"session key of {key.account.code}", re.compile(re.escape(bare), re.IGNORECASE)))
+        secrets.append((f"session key of {key.account.code}", bare))
         creds = json.loads(open_session_secret(session_key=key, field="api_credentials_ciphertext"))
-        patterns.append((f"API secret of {key.account.code}", re.compile(re.escape(creds["secret"]), re.IGNORECASE)))
-        patterns.append(
-            (f"passphrase of {key.account.code}", re.compile(re.escape(creds["passphrase"]), re.IGNORECASE))
-        )
-    return patterns
+        secrets.append((f"API secret of {key.account.code}", creds["secret"]))
+        secrets.append((f"passphrase of {key.account.code}", creds["passphrase"]))
+    return secrets
 
 
-def _secret_patterns() -> list[tuple[str, re.Pattern[str]]]:
-    patterns: list[tuple[str, re.Pattern[str]]] = _session_patterns()
-    for account in TradingAccount.objects.filter(mode=TradingAccount.Mode.SPEED):
-        if account.private_key_ciphertext:
-            key = open_secret(account=account, field="private_key_ciphertext").decode()
-            bare = key.lower().removeprefix("0x")
-            # Covers with and without 0x, and any case.
-            patterns.append((f"private key of {account.code}", re.compile(re.escape(bare), re.IGNORECASE)))
-        if account.api_credentials_ciphertext:
-            creds = open_api_credentials(account=account)
-            patterns.append((f"API secret of {account.code}", re.compile(re.escape(creds.secret), re.IGNORECASE)))
-            patterns.append((f"passphrase of {account.code}", re.compile(re.escape(creds.passphrase), re.IGNORECASE)))
-    patterns.append(("SECRET_KEY", re.compile(re.escape(settings.SECRET_KEY))))
-    for key_id, material in settings.ENCRYPTION_KEYS:
-        encoded = base64.b64encode(material).decode()
-        patterns.append((f"encryption key {key_id}", re.compile(f"{re.escape(encoded)}|{material.hex()}", re.I)))
-    return patterns
+class SecretScanner:
+    """Finds known secrets in text: every private key (hex, with or without 0x, any case), API
+    secret and passphrase of the speed accounts, anywhere inside any run of token characters.
+
+    Fast enough for a soak's logs (tens of MB, hundreds of accounts): the text is cut into runs of
+    the characters secrets are made of, and each distinct run is looked up window by window in a
+    set, instead of one regex per secret over the whole text.
+    """
+
+    _RUN = re.compile(r"[0-9a-z+/=_\-]+")
+
+    def __init__(self, secrets: Iterable[tuple[str, str]]) -> None:
+        self.labels: dict[str, str] = {}
+        # A secret with a character outside the runs is looked for the slow way, as a substring.
+        self.odd: dict[str, str] = {}
+        for label, secret in secrets:
+            if secret and self._RUN.fullmatch(secret.lower()):
+                self.labels[secret.lower()] = label
+            elif secret:
+                self.odd[secret.lower()] = label
+        self.lengths = sorted({len(secret) for secret in self.labels})
+
+    @classmethod
+    def of_accounts(cls) -> SecretScanner:
+        """Every secret the platform holds: speed accounts' keys and API credentials, session
+        signers' keys and credentials (retired keys are erased), SECRET_KEY and the keyring."""
+        secrets: list[tuple[str, str]] = _session_secrets()
+        secrets.append(("SECRET_KEY", settings.SECRET_KEY))
+        for key_id, material in settings.ENCRYPTION_KEYS:
+            secrets.append((f"encryption key {key_id}", base64.b64encode(material).decode()))
+            secrets.append((f"encryption key {key_id} (hex)", material.hex()))
+        for account in TradingAccount.objects.filter(mode=TradingAccount.Mode.SPEED):
+            if account.private_key_ciphertext:
+                key = open_secret(account=account, field="private_key_ciphertext").decode()
+                secrets.append((f"private key of {account.code}", key.lower().removeprefix("0x")))
+            if account.api_credentials_ciphertext:
+                creds = open_api_credentials(account=account)
+                secrets.append((f"API secret of {account.code}", creds.secret))
+                secrets.append((f"passphrase of {account.code}", creds.passphrase))
+        return cls(secrets)
+
+    def find(self, text: str) -> list[str]:
+        """Labels of the secrets that appear in ``text`` (each once)."""
+        lowered = text.lower()
+        hits = [label for secret, label in self.odd.items() if secret in lowered]
+        if not self.lengths:
+            return hits
+        shortest = self.lengths[0]
+        for run in set(self._RUN.findall(lowered)):
+            if len(run) < shortest:
+                continue
+            for length in self.lengths:
+                for start in range(len(run) - length + 1):
+                    label = self.labels.get(run[start : start + length])
+                    if label is not None and label not in hits:
+                        hits.append(label)
+        return hits
 
 
 def _admin_pages(rows: list[CopyTrade], client: Client) -> list[tuple[str, str]]:
@@ -277,8 +422,12 @@ def _admin_pages(rows: list[CopyTrade], client: Client) -> list[tuple[str, str]]
             pages.append(reverse("admin:copytrade_venue_order", args=[row.id]))
     for account_id in sorted({row.account_id for row in rows})[:MAX_ROW_PAGES]:
         pages.append(reverse("admin:accounts_tradingaccount_change", args=[account_id]))
+    return fetch_pages(client, pages)
+
+
+def fetch_pages(client: Client, urls: list[str]) -> list[tuple[str, str]]:
     fetched = []
-    for url in pages:
+    for url in urls:
         response = client.get(url)
         assert response.status_code == 200, f"{url} answered {response.status_code}"
         fetched.append((f"GET {url}", response.content.decode()))
@@ -294,8 +443,8 @@ def staff_client() -> Client:
     return client
 
 
-def i5_no_secret_anywhere(rows: list[CopyTrade], evidence: Evidence, client: Client | None) -> None:
-    patterns = _secret_patterns()
+def scan_haystacks(rows: list[CopyTrade], evidence: Evidence, client: Client | None) -> list[tuple[str, str]]:
+    """What the I5 scan of a scenario reads: logs, process output, task messages, admin pages."""
     haystacks: list[tuple[str, str]] = [("logs", evidence.log_text())]
     haystacks.append(("the production log handler's output", evidence.handler_text()))
     haystacks += stored_error_texts()
@@ -303,6 +452,12 @@ def i5_no_secret_anywhere(rows: list[CopyTrade], evidence: Evidence, client: Cli
     haystacks += evidence.outputs
     haystacks += [("task message", body) for body in evidence.message_bodies()]
     haystacks += _admin_pages(rows, client or staff_client())
-    for label, pattern in patterns:
-        for source, text in haystacks:
-            assert not pattern.search(text), f"I5: the {label} appears in {source}"
+    return haystacks
+
+
+def i5_no_secret_anywhere(haystacks: Iterable[tuple[str, str]], scanner: SecretScanner) -> list[Finding]:
+    found: list[Finding] = []
+    for source, text in haystacks:
+        for label in scanner.find(text):
+            found.append(Finding("I5", "secret", f"I5: the {label} appears in {source}"))
+    return found

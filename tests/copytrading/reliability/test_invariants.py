@@ -126,3 +126,34 @@ def test_the_checker_catches_a_secret_in_a_task_message(
     send_to_queue(record_heartbeat, "platform", secret)
     fails(venue, evidence, "I5: the API secret of .* appears in task message")
     tracker.checked = True
+
+
+def test_the_checker_counts_the_fee_the_venue_charged_against_a_daily_cap(
+    venue: Venue, evidence: Evidence, tracker: Tracker, filled: CopyTrade
+) -> None:
+    (trade,) = venue.sim.trades()
+    cost, fee = Decimal(str(trade["usdc"])), Decimal(str(trade["fee"]))
+    assert fee > 0
+    # The cap covers what the order cost, but not what the follower paid with the fee.
+    type(filled.relationship).objects.filter(id=filled.relationship_id).update(daily_cap_usdc=cost + fee / 2)
+    fails(venue, evidence, "I2: follow .* > daily cap")
+    tracker.checked = True
+
+
+def test_the_checker_catches_a_per_market_cap_exceeded(
+    venue: Venue, evidence: Evidence, tracker: Tracker, filled: CopyTrade
+) -> None:
+    type(filled.relationship).objects.filter(id=filled.relationship_id).update(max_position_usdc_per_market=Decimal(1))
+    fails(venue, evidence, "I2: follow .* of token .* > market cap \\$1")
+    tracker.checked = True
+
+
+def test_the_checker_catches_a_private_key_inside_a_longer_token_in_any_case(
+    venue: Venue, evidence: Evidence, tracker: Tracker, filled: CopyTrade
+) -> None:
+    from accounts.keyring import open_secret
+
+    key = open_secret(account=filled.account, field="private_key_ciphertext").decode()
+    logging.getLogger("execution").warning("signer=0X%sdeadbeef", key.removeprefix("0x").upper())
+    fails(venue, evidence, "I5: the private key of .* appears in logs")
+    tracker.checked = True

@@ -22,12 +22,15 @@ from copytrading.tasks import execute_copy_trades
 from execution.models import GuardrailSettings
 from tests.copytrading.reliability.conftest import Checker, Spawner
 from tests.copytrading.reliability.harness import (
+    RUNDRAMATIQ,
     Evidence,
     Venue,
     execute,
     follow,
     fresh,
     leader_buy,
+    pool_args,
+    pool_env,
     ready_at,
     reconcile_once,
     reconcile_until_settled,
@@ -49,15 +52,7 @@ def one_pending_copy(venue: Venue, deployment: Deployment, *, n: int = 1) -> Cop
 # pools (manage.py rundramatiq) consuming the real queue; everywhere, against worker processes
 # running the service the actor calls.
 KINDS = ["process", "dramatiq"] if settings.REDIS_URL else ["process"]
-RUNDRAMATIQ = ["manage.py", "rundramatiq"]
-POOL = ["--processes", "1", "--threads", "1", "--queues", "shared.copies"]
-
-
-def pool_env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    """A Dramatiq pool's environment: its metrics server on a free port, its own metrics dir."""
-    metrics = tmp_path / "prometheus"
-    metrics.mkdir(exist_ok=True)
-    return {"dramatiq_prom_port": "0", "dramatiq_prom_db": str(metrics), **extra}
+POOL = pool_args("shared.copies")
 
 
 @pytest.mark.parametrize("kind", KINDS)
