@@ -21,6 +21,7 @@ from copytrading.models import MarketLabel
 from execution.venue.errors import VenueError
 from execution.venue.gateway import VenueGateway, default_gateway
 from execution.venue.orders import FeeSchedule
+from polyhunter.broker import send_to_queue
 
 log = logging.getLogger(__name__)
 ASK_AGAIN_SECONDS = 60
@@ -69,13 +70,15 @@ def _name(label: MarketLabel) -> MarketName:
     return MarketName(label.token_id, label.title, label.outcome, tick, label.condition_id, fees)
 
 
-def _ask_venue(tokens: list[str]) -> None:
-    from copytrading.tasks import refresh_market_labels
+# Sent by name: copytrading.tasks declares the actor and imports this module (no import loop).
+REFRESH_MARKET_LABELS_ACTOR = "refresh_market_labels"
 
+
+def _ask_venue(tokens: list[str]) -> None:
     # cache.add is atomic: one request per token per minute, however many pages render it.
     due = [token for token in tokens if cache.add(f"market-label:asked:{token}", 1, ASK_AGAIN_SECONDS)]
     if due:
-        refresh_market_labels.send(due)
+        send_to_queue(REFRESH_MARKET_LABELS_ACTOR, "platform", due)
 
 
 def market_labels_refresh(*, token_ids: list[str], gateway: VenueGateway | None = None) -> int:

@@ -69,11 +69,6 @@ def follow_state(*, relationship: CopyRelationship, switches: dict[str, SwitchSt
 _LABELS: dict[str, str] = {Reason.FOLLOW_PAUSED: "paused", Reason.FOLLOW_HELD: "paused by staff"}
 
 
-def copy_words(trade: CopyTrade) -> str:
-    """'skipped: the price moved past your slippage limit (…)': plain words, no raw venue detail."""
-    return follower_words(trade)
-
-
 @dataclass(frozen=True)
 class CopyRow:
     """A copy as a follower's pages show it: its market by name and what happened in plain words."""

@@ -24,7 +24,7 @@ from copytrading.archive import archive_run
 from copytrading.controls import account_session_check
 from copytrading.deployments import deployment_current, deployment_heartbeat
 from copytrading.fanout import EXECUTE_ACTOR, FAN_OUT_ACTOR, fanout_leader_trade
-from copytrading.markets import market_labels_refresh
+from copytrading.markets import REFRESH_MARKET_LABELS_ACTOR, market_labels_refresh
 from copytrading.models import Deployment
 from copytrading.observed import scheduler_heartbeat
 from copytrading.pipeline.execute import copytrades_execute
@@ -171,7 +171,7 @@ def session_keys_tick() -> None:
 dramatiq.get_broker().declare_queue(f"{MY_KEY}.exits")
 
 
-@dramatiq.actor(queue_name="platform", max_retries=0, time_limit=60_000)
+@dramatiq.actor(actor_name=REFRESH_MARKET_LABELS_ACTOR, queue_name="platform", max_retries=0, time_limit=60_000)
 def refresh_market_labels(token_ids: list[str]) -> None:
     """Name these tokens (market question and outcome) from the venue, for the pages."""
     market_labels_refresh(token_ids=token_ids)

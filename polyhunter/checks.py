@@ -3,7 +3,7 @@
 The worker pools (``rundramatiq``) and the scheduler (``run_scheduler``, or dramatiq-crontab's
 ``crontab``) refuse to start on a Redis whose
 ``maxmemory-policy`` is anything but ``noeviction``: with an eviction policy, a full Redis drops
-queued messages and the rate limits without a word (reliability §2.6, scenario S16), while with
+queued messages and the rate limits without a word (scenario S16, docs/reliability.md), while with
 ``noeviction`` a full Redis refuses the write and the sender sees the error. Other commands
 (``migrate``, the web process, tests) are not held back by it; ``check_config`` reports it too.
 """

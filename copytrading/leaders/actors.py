@@ -6,10 +6,12 @@ from __future__ import annotations
 import dramatiq
 from dramatiq_crontab import interval
 
-from copytrading.leaders.services import leader_profile_refresh, profiles_due
+from copytrading.leaders.services import REFRESH_LEADER_PROFILE_ACTOR, leader_profile_refresh, profiles_due
 
 
-@dramatiq.actor(queue_name="platform", max_retries=0, max_age=300_000, time_limit=120_000)
+@dramatiq.actor(
+    actor_name=REFRESH_LEADER_PROFILE_ACTOR, queue_name="platform", max_retries=0, max_age=300_000, time_limit=120_000
+)
 def refresh_leader_profile(leader_id: int) -> None:
     leader_profile_refresh(leader_id=leader_id)
 

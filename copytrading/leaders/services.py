@@ -26,6 +26,7 @@ from copytrading.markets import market_labels_remember, market_names
 from copytrading.models import CopyRelationship, LeaderProfile, WatchedWallet
 from execution.models import GuardrailSettings
 from polyhunter.audit import audit_record
+from polyhunter.broker import send_to_queue
 from polyhunter.lib.addresses import InvalidAddress, normalize_address
 
 log = logging.getLogger(__name__)
@@ -69,11 +70,13 @@ def leader_propose(*, address: str, user: User, label: str = "") -> WatchedWalle
     return leader
 
 
-def _enqueue_refresh(leader_ids: list[int]) -> None:
-    from copytrading.leaders.actors import refresh_leader_profile
+# Sent by name: copytrading.leaders.actors declares the actor and imports this module.
+REFRESH_LEADER_PROFILE_ACTOR = "refresh_leader_profile"
 
+
+def _enqueue_refresh(leader_ids: list[int]) -> None:
     for leader_id in leader_ids:
-        refresh_leader_profile.send(leader_id)
+        send_to_queue(REFRESH_LEADER_PROFILE_ACTOR, "platform", leader_id)
 
 
 def leader_profile_refresh(

@@ -18,7 +18,7 @@ class MarketLabel(models.Model):
     outcome = models.CharField(max_length=80, blank=True)
     slug = models.CharField(max_length=200, blank=True)
     tick_size = models.DecimalField(max_digits=6, decimal_places=4, null=True, blank=True)
-    # The taker fee curve (reference §4.8), for "what copying would have made"; null = not known.
+    # The taker fee curve (Polymarket's fee schedule), for "what copying would have made"; null = not known.
     fee_rate = models.DecimalField(max_digits=8, decimal_places=6, null=True, blank=True)
     fee_exponent = models.DecimalField(max_digits=4, decimal_places=2, null=True, blank=True)
     source = models.CharField(max_length=10, choices=Source.choices)

@@ -1,5 +1,5 @@
 """Data API ``GET /positions``: a wallet's open positions with their cost and P&L, as the real one
-shows them (reference §7.1 row fields), computed from what the venue knows.
+shows them (the Data API's row fields), computed from what the venue knows.
 
 Average price, amount bought and realised P&L come from the wallet's trades (``/activity`` rows:
 injected leader trades and settled fills, oldest first, average-cost method); the size held is the

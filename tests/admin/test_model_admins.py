@@ -151,6 +151,7 @@ def guardrail_form(**changes: str) -> dict[str, str]:
         "breaker_unknown_ratio": "0.5",
         "max_leader_trade_age_seconds": "120",
         "max_follows_per_user": "20",
+        "default_follow_daily_cap_usdc": "100",
     }
     return data | changes
 

@@ -1,4 +1,4 @@
-"""S36 (reliability.md §6.3): every parser of what comes from outside — leader feeds (Data API rows,
+"""S36 (docs/reliability.md): every parser of what comes from outside — leader feeds (Data API rows,
 chain logs), venue answers (order POSTs, order lookups, trade pages) — fuzzed with Hypothesis from
 real shapes: truncated JSON, NaN, 1e309, negative sizes, strings for numbers, huge arrays, unknown
 statuses. Each either refuses with its typed error or returns values the pipeline can trust, and
@@ -29,7 +29,7 @@ from execution.venue.lookup import (
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 HASH = "0x" + "ab" * 32
-# What the venue documents an order can be (reference polymarket.md; the simulator adds UNMATCHED).
+# What the venue documents an order can be (its order lookup answers; the simulator adds UNMATCHED).
 DOCUMENTED_ORDER_STATUSES = OPEN_ORDER_STATUSES | DEAD_ORDER_STATUSES | {"MATCHED"}
 
 ODD = st.sampled_from(

@@ -17,7 +17,7 @@ ROOT = Path(settings.BASE_DIR)
 # The shared reference set and its section marks, however written.
 OUTSIDE = re.compile(
     r"reference/|\breference\s+(?:[\w.-]+\.md\s*)?§|\b(?:peers|style|reliability|polymarket|polymarket-client)"
-    r"(?:\.md)?\s*§|\bstyle\s+C\d+|\b(?:peers|style|reliability|polymarket|polymarket-client)\.md\b"
+    r"(?:\.md)?\s*§|\bstyle\s+C\d+|(?<!docs/)\b(?:peers|style|reliability|polymarket|polymarket-client)\.md\b"
 )
 MARKDOWN_PATH = re.compile(r"(?<![\w/.-])((?:[\w-]+/)*[\w-]+\.md)\b")
 TEXT = (".py", ".md", ".html", ".txt", ".toml", ".cfg", ".example")

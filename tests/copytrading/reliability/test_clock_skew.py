@@ -1,4 +1,4 @@
-"""S37 (reliability.md §6.3): a worker whose clock is two minutes fast or slow. The venue keeps true
+"""S37 (docs/reliability.md): a worker whose clock is two minutes fast or slow. The venue keeps true
 time (the simulator's clock is read from the monotonic clock, which ``time_machine`` leaves alone);
 the worker's wall clock is moved. Expected: a fresh leader trade is copied and placed, a stale one
 is not — the staleness check and the venue's L2 authentication window agree with the venue's time,

@@ -1,4 +1,4 @@
-"""Scenarios about messages lost or doubled around a commit (reliability.md §6.3 S21, S22), through
+"""Scenarios about messages lost or doubled around a commit (docs/reliability.md, S21, S22), through
 the configured broker (Redis in CI, in-process otherwise) and a real Dramatiq worker."""
 
 from __future__ import annotations

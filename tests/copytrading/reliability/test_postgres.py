@@ -1,4 +1,4 @@
-"""S17 (reliability.md §6.3): PostgreSQL restarted while a worker is inside the transaction that
+"""S17 (docs/reliability.md): PostgreSQL restarted while a worker is inside the transaction that
 signs an order — on a PostgreSQL of the scenario's own, migrated like production's."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Scenarios about Redis itself (reliability.md §6.3 S15, S16), each on a Redis of its own that it
+"""Scenarios about Redis itself (docs/reliability.md, S15, S16), each on a Redis of its own that it
 restarts, wipes or fills: the database is the system of record, Redis only notifies."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""S33 (reliability.md §6.3): the signing and authentication paths fail in every way they can, through
+"""S33 (docs/reliability.md): the signing and authentication paths fail in every way they can, through
 a real Dramatiq worker, and then nothing anywhere shows a key, an API secret or a passphrase: not
 the logs at DEBUG, not the messages the broker carried, not the admin, the follower pages, the
 console, the health check or the metrics.
@@ -9,6 +9,8 @@ model besides.)
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import dramatiq
 import pytest
@@ -45,7 +47,12 @@ def corrupt(account: TradingAccount, field: str) -> None:
 
 
 def test_s33_no_failure_of_the_signing_or_auth_path_shows_a_secret_in_logs_messages_or_pages(
-    venue: Venue, deployment: Deployment, evidence: Evidence, worker: dramatiq.Worker, check: Checker
+    venue: Venue,
+    deployment: Deployment,
+    evidence: Evidence,
+    worker: dramatiq.Worker,
+    check: Checker,
+    settings: Any,
 ) -> None:
     leader = make_leader()
     broken_key, broken_creds, foreign_key, revoked, healthy = (speed_account(venue, n=n) for n in range(5))
@@ -86,9 +93,10 @@ def test_s33_no_failure_of_the_signing_or_auth_path_shows_a_secret_in_logs_messa
             *(reverse("admin:accounts_tradingaccount_change", args=[i]) for i in rows),
             reverse("admin:polyhunter_auditevent_changelist"),
             reverse("healthz"),
-            "/metrics",
         ],
     )
+    settings.METRICS_TOKEN = "s33-scrape-token"  # /metrics answers only an authorised scraper
+    pages += fetch_pages(Client(headers={"Authorization": "Bearer s33-scrape-token"}), ["/metrics"])
     for account in TradingAccount.objects.filter(id__in=list(rows)).select_related("user"):
         follower = Client()
         follower.force_login(account.user)

@@ -1,4 +1,4 @@
-"""S35 (reliability.md §6.3): a Hypothesis state machine over the copy pipeline and the simulated
+"""S35 (docs/reliability.md): a Hypothesis state machine over the copy pipeline and the simulated
 venue — new leader signals, deliveries of execute messages (1-3 times each), workers killed after
 signing and before their POST (real processes, SIGKILLed), venue faults on the next POST (answer
 lost, answer late past the read timeout, 5xx before and after the commit, 429, 425), the clock

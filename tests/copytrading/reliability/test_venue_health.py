@@ -1,5 +1,5 @@
 """Scenarios about a venue that stops being usable, for everyone or for one follower
-(reliability.md §6.3 S30, S40)."""
+(docs/reliability.md, S30, S40)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Scenarios about the life of worker processes (reliability.md §6.3): a graceful deploy (S12), a
+"""Scenarios about the life of worker processes (docs/reliability.md): a graceful deploy (S12), a
 copy that kills every worker that takes it (S13), and a worker killed on a quiet queue (S14) —
 real ``rundramatiq`` pools and worker processes, on a Redis of the scenario's own where the broker
 matters."""
@@ -85,7 +85,7 @@ def test_s13_a_copy_that_kills_every_worker_that_takes_it_is_claimed_five_times_
     poison = pending_copy(venue, deployment, n=1)
     healthy = pending_copy(venue, deployment, n=2)
     # Each delivery (a redelivery ignores max_retries) claims the row, and the worker dies: the
-    # OOM kill of reliability §2.3, at the same point every time, before anything is signed.
+    # OOM kill, at the same point every time, before anything is signed.
     for attempt in range(1, 6):
         worker = spawn("execute", str(poison.id), "--stop-before", "sign", "--lease-seconds", "1")
         worker.expect("BEFORE_SIGN")
