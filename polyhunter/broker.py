@@ -102,7 +102,23 @@ class WakingRedisBroker(RedisBroker):
 
 
 class _WakingConsumer(_RedisConsumer):
-    """``_RedisConsumer.__next__`` (dramatiq 2.2) with the idle sleep replaced by a BLPOP."""
+    """``_RedisConsumer.__next__`` (dramatiq 2.2) with the idle sleep replaced by a BLPOP, and a
+    ``close`` that hands back what was fetched but never handed to the worker."""
+
+    def close(self) -> None:
+        # A graceful stop keeps the consumer fetching while the worker threads finish: messages
+        # fetched in that time sit in ``message_cache`` and dramatiq's consumer does not requeue
+        # them -- they would wait in this worker's ack set until its heartbeat is declared dead
+        # (a minute), delaying those copies by that much on every deploy.
+        cached, self.message_cache = self.message_cache, []
+        ids = [Message.decode(data).options["redis_message_id"] for data in cached if data is not None]
+        try:
+            if ids:
+                self.broker.do_requeue(self.queue_name, *ids)
+        except redis.ConnectionError as e:
+            raise ConnectionClosed(e) from None  # type: ignore[no-untyped-call]
+        finally:
+            super().close()
 
     def __next__(self) -> MessageProxy | None:
         try:

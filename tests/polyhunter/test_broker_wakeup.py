@@ -1,5 +1,6 @@
-"""The Redis broker's wake-ups: an idle consumer returns when a message arrives, not when its
-backoff ends (needs Redis: CI sets REDIS_URL; the embedded default has no Redis broker)."""
+"""The Redis broker's consumer: an idle consumer returns when a message arrives, not when its
+backoff ends, and closing it hands back what it fetched and never delivered (needs Redis: CI sets
+REDIS_URL; the embedded default has no Redis broker)."""
 
 from __future__ import annotations
 
@@ -56,3 +57,19 @@ def test_wake_ups_are_capped_and_expire(waking: WakingRedisBroker) -> None:
     key = waking.wake_key("q")
     assert waking.client.llen(key) == WakingRedisBroker.WAKE_TOKENS
     assert 0 < waking.client.pttl(key) <= WakingRedisBroker.WAKE_TTL_MS
+
+
+def test_closing_a_consumer_hands_back_the_messages_it_fetched_and_never_delivered(waking: WakingRedisBroker) -> None:
+    for n in range(4):
+        waking.enqueue(dramatiq.Message[None](queue_name="q", actor_name="a", args=(n,), kwargs={}, options={}))
+    consumer = waking.consume("q", prefetch=3, timeout=100)
+    delivered = next(consumer)  # one fetch of three: one delivered, two left in the consumer's cache
+    assert delivered is not None
+    acks = [key for key in waking.client.scan_iter(match=f"{waking.namespace}:__acks__.*.q")]
+    assert sum(int(waking.client.scard(key)) for key in acks) == 3
+
+    consumer.ack(delivered)
+    consumer.close()
+
+    assert sum(int(waking.client.scard(key)) for key in acks) == 0
+    assert waking.client.llen(f"{waking.namespace}:q") == 3
