@@ -17,6 +17,7 @@ import argparse
 import logging
 import os
 import random
+import secrets
 import shutil
 import signal
 import sys
@@ -165,6 +166,9 @@ class Soak:
             "DATABASE_URL": self.postgres.url(DATABASE),
             "REDIS_URL": self.redis.url(0),
             "ENCRYPTION_KEYS": KEYRING,
+            # PostgreSQL refuses the public default SECRET_KEY: a throwaway one per run, which the
+            # secret scan then looks for in every output like any other secret.
+            "SECRET_KEY": secrets.token_urlsafe(50),
             "PYTHONPATH": str(ROOT),
             "PYTHONUNBUFFERED": "1",
             "LOG_LEVEL": "INFO",
