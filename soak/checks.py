@@ -157,6 +157,8 @@ def run_checks(inputs: Inputs) -> Outcome:
     figures: dict[str, Any] = {
         "copy_trades": len(rows),
         "copy_trades_by_status": dict(sorted(by_status.items())),
+        # Each custody mode signs and places differently: every mode must have done real work.
+        "copy_trades_by_mode": _by_mode(rows),
         "reasons": dict(Counter(row.reason_code for row in rows if row.reason_code).most_common(25)),
         "leader_trades_injected": len(inputs.injected),
         "leader_trades_recorded_stale": stale,
@@ -217,6 +219,13 @@ def _lost_leader_trades(inputs: Inputs) -> tuple[list[str], int]:
                 f"leader trade {row['id']} ({row['status']}) has {row['copies']} copy rows for {expected} follows"
             )
     return lost, stale
+
+
+def _by_mode(rows: list[Any]) -> dict[str, dict[str, int]]:
+    out: dict[str, Counter[str]] = {}
+    for row in rows:
+        out.setdefault(row.account.mode, Counter())[row.status] += 1
+    return {mode: dict(sorted(counts.items())) for mode, counts in sorted(out.items())}
 
 
 def _haystacks(inputs: Inputs, rows: list[Any], client: Any) -> Iterator[tuple[str, str]]:

@@ -66,7 +66,7 @@ def plan_for(*, quick: bool, minutes: float | None, trades_per_s: float | None, 
             settle_seconds=90,
             trades_per_s=2.0,
             sell_share=0.1,
-            shape=SoakShape(modes={"speed": 160, "paper": 40}, leaders=10),
+            shape=SoakShape(modes={"speed": 140, "session": 20, "paper": 40}, leaders=10),
             pools=pools,
             min_kills=10,
         )
@@ -76,7 +76,7 @@ def plan_for(*, quick: bool, minutes: float | None, trades_per_s: float | None, 
             settle_seconds=300,
             trades_per_s=2.5,
             sell_share=0.1,
-            shape=SoakShape(modes={"speed": 480, "paper": 120}, leaders=30),
+            shape=SoakShape(modes={"speed": 420, "session": 60, "paper": 120}, leaders=30),
             pools=pools,
             min_kills=0,  # from the length, below
         )

@@ -2,8 +2,10 @@
 custody mode the platform can run, leaders, and follows of which some have caps that bind.
 
 Custody modes are set up by one function each (``SETUP``): speed (own key, API credentials derived
-from the venue by L1 auth) and paper today; fleet and session followers are one more entry each
-once those modes can place orders. Settlement runs on the simulator's timers (a fill is MINED
+from the venue by L1 auth), session (the follower's deposit wallet authorises the platform's
+session signer through the venue's relayer, as the follower's own software would; the platform
+holds no key of theirs) and paper; fleet followers are one more entry once that mode can place
+orders. Settlement runs on the simulator's timers (a fill is MINED
 after 0.5 s and CONFIRMED after 2 s), so the reconciler has real confirmations to follow.
 """
 
@@ -111,8 +113,38 @@ def _setup_paper(account: Any, person: Follower) -> None:
     custody_set_paper(account=account, actor=SYSTEM_ACTOR)
 
 
-# One entry per custody mode that can place orders; fleet and session join here when they can.
-SETUP: dict[str, Callable[[Any, Follower], None]] = {"speed": _setup_speed, "paper": _setup_paper}
+def _setup_session(account: Any, person: Follower) -> None:
+    import httpx
+    from django.conf import settings
+
+    from copytrading.controls import account_session_restored
+    from execution.session_custody import custody_set_session, session_status, session_verify
+    from execution.venue.owner_side import owner_authorise_session
+
+    # The person's key is the deposit wallet's *owner* here: it authorises the platform's signer and
+    # is never given to the platform (the secret scan looks for the signer's key, not this one).
+    account = custody_set_session(account=account, owner_address=person.address, actor=SYSTEM_ACTOR)
+    status = session_status(account)
+    assert status is not None
+    venue = settings.POLYMARKET_CLOB_URL.rstrip("/")
+    owner_authorise_session(
+        owner_key=person.private_key, wallet=status.deposit_wallet, signer=status.signer_address, venue_url=venue
+    )
+    account = session_verify(account=account, actor=SYSTEM_ACTOR)
+    account_session_restored(account=account, actor=SYSTEM_ACTOR)
+    # The venue funded the owner's address (the scenario is written before any wallet is derived):
+    # the deposit wallet, the maker of this follower's orders, gets the same.
+    httpx.post(
+        f"{venue}/_sim/balances", json={"address": status.deposit_wallet, "pusd": bench_world.FUNDS}, timeout=10
+    ).raise_for_status()
+
+
+# One entry per custody mode that can place orders; fleet joins here when it can.
+SETUP: dict[str, Callable[[Any, Follower], None]] = {
+    "speed": _setup_speed,
+    "session": _setup_session,
+    "paper": _setup_paper,
+}
 
 
 def seed(
