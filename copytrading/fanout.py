@@ -40,9 +40,6 @@ class FanoutResult:
     created: int
     pending_ids: list[int]
     skipped: int
-    # The PENDING copy row no execute message was sent for (``execute_first=True``): the caller
-    # executes it itself, after the commit; the PENDING sweeper re-sends it if the caller never does.
-    kept_id: int | None = None
 
 
 def fanout_enqueue(*, leader_trade_ids: list[int]) -> None:
@@ -75,11 +72,7 @@ def routed_to(deployment: Deployment) -> Q:
     return Q(deployment=deployment)
 
 
-def fanout_leader_trade(*, leader_trade_id: int, deployment: Deployment, execute_first: bool = False) -> FanoutResult:
-    """Create the trade's copy rows and, on commit, send execute messages for the PENDING ones;
-    with ``execute_first`` the first copy-lane row is kept back for the caller to execute (the
-    fan-out actor does, saving the first follower a queue hop)."""
-    kept: list[int] = []
+def fanout_leader_trade(*, leader_trade_id: int, deployment: Deployment) -> FanoutResult:
     with transaction.atomic():
         # The row lock serialises two deliveries of the same message: the second sees the
         # first's rows and creates nothing.
@@ -100,23 +93,13 @@ def fanout_leader_trade(*, leader_trade_id: int, deployment: Deployment, execute
             LeaderTrade.objects.filter(id=trade.id).update(
                 status=LeaderTrade.Status.FANNED_OUT, fanned_out_at=timezone.now()
             )
-        to_send = pending
-        if execute_first:
-            first = next((row for row in pending if row[1] == CopyTrade.Lane.COPY), None)
-            if first is not None:
-                kept.append(first[0])
-                to_send = [row for row in pending if row is not first]
-        transaction.on_commit(
-            lambda: dispatch_execute(deployment_key=deployment.key, rows=to_send, single_first=not kept)
-        )
+        transaction.on_commit(lambda: dispatch_execute(deployment_key=deployment.key, rows=pending))
     skipped = 0
     for row in rows:
         if row.status == CopyTrade.Status.SKIPPED:
             skipped += 1
             copies_counted(status=row.status, reason=row.reason_code)
-    return FanoutResult(
-        created=len(rows), pending_ids=[i for i, _ in pending], skipped=skipped, kept_id=kept[0] if kept else None
-    )
+    return FanoutResult(created=len(rows), pending_ids=[i for i, _ in pending], skipped=skipped)
 
 
 def _copy_rows(*, trade: LeaderTrade, follows: list[CopyRelationship], deployment: Deployment) -> list[CopyTrade]:
@@ -235,26 +218,22 @@ def _price_in_band(price: Decimal, settings: CopySettings) -> bool:
     return not (settings.price_max is not None and price > settings.price_max)
 
 
-def dispatch_execute(*, deployment_key: str, rows: list[tuple[int, str]], single_first: bool = True) -> None:
+def dispatch_execute(*, deployment_key: str, rows: list[tuple[int, str]]) -> None:
     """Send execute messages for PENDING rows, exits and copies on their own lane queues.
 
     The first message carries a single row so the first follower's order leaves at once; the
     rest go in batches of up to 32 that one worker claims, signs and records with a few round
     trips (32 rather than 16: each message has a fixed cost of about a dozen statements, and a
-    leader with 20 followers now takes 2 messages instead of 3; docs/performance.md). When the
-    fan-out actor executes the first copy itself (``single_first=False`` for the copy lane), the
-    others go straight into batches: one message fewer per leader trade.
+    leader with 20 followers now takes 2 messages instead of 3; docs/performance.md).
     """
     for lane in (CopyTrade.Lane.EXIT, CopyTrade.Lane.COPY):
         ids = [row_id for row_id, row_lane in rows if row_lane == lane]
         queue = f"{deployment_key}.{'exits' if lane == CopyTrade.Lane.EXIT else 'copies'}"
-        for batch in _batches(ids, single_first=single_first or lane == CopyTrade.Lane.EXIT):
+        for batch in _batches(ids):
             send_to_queue(EXECUTE_ACTOR, queue, batch)
 
 
-def _batches(ids: list[int], *, single_first: bool = True, size: int = 32) -> list[list[int]]:
+def _batches(ids: list[int], size: int = 32) -> list[list[int]]:
     if not ids:
         return []
-    if not single_first:
-        return [ids[i : i + size] for i in range(0, len(ids), size)]
     return [ids[:1]] + [ids[i : i + size] for i in range(1, len(ids), size)]

@@ -57,17 +57,12 @@ DATABASE_RETRY: dict[str, Any] = {
 }
 
 
-# Idempotent (row lock + unique constraint): safe to retry after a database hiccup. It executes the
-# first copy itself once the rows are committed (no queue hop for the first follower's order); a
-# retry after that creates and keeps nothing, and that row, if it is still PENDING, is the PENDING
-# sweeper's like any row whose message was lost; once claimed, its lease fences it as in execute.
+# Idempotent (row lock + unique constraint): safe to retry after a database hiccup.
 @dramatiq.actor(actor_name=FAN_OUT_ACTOR, queue_name=f"{MY_KEY}.fanout", time_limit=60_000, **DATABASE_RETRY)
 def fan_out(leader_trade_id: int, deployment_key: str) -> None:
     deployment = deployment_current()
     if deployment.key == deployment_key:
-        result = fanout_leader_trade(leader_trade_id=leader_trade_id, deployment=deployment, execute_first=True)
-        if result.kept_id is not None:
-            copytrades_execute(ids=[result.kept_id], deployment=deployment)
+        fanout_leader_trade(leader_trade_id=leader_trade_id, deployment=deployment)
 
 
 # Submits orders, so never retried blindly: only a database error, and that is safe -- a retry

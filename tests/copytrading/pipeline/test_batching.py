@@ -7,7 +7,6 @@ import secrets
 from decimal import Decimal
 from typing import Any
 
-import dramatiq
 import pytest
 
 from copytrading.fanout import fanout_enqueue, fanout_leader_trade
@@ -85,46 +84,3 @@ def test_rate_slots_taken_for_a_batch_share_the_per_signer_budget() -> None:
     assert signer_slots(signers=[signer, signer], per_second=3) == [True, True]
     assert signer_slot(signer=signer, per_second=3) is True
     assert signer_slots(signers=[signer, "0x" + secrets.token_hex(20)], per_second=3) == [False, True]
-
-
-def _queued_batches(broker: dramatiq.Broker, queue: str) -> list[list[int]]:
-    """The execute messages waiting on ``queue`` (taken off it)."""
-    batches = []
-    consumer = broker.consume(queue, prefetch=100, timeout=200)
-    for message in consumer:
-        if message is None:
-            break
-        batches.append(list(message.args[0]))
-        consumer.ack(message)
-    consumer.close()
-    return batches
-
-
-def test_fan_out_executes_the_first_copy_itself_and_sends_the_others_once(
-    sim: VenueSimulator, broker: dramatiq.Broker, django_capture_on_commit_callbacks: Any
-) -> None:
-    from copytrading.tasks import fan_out
-
-    leader = make_leader()
-    for key in KEYS[:3]:
-        follow(speed_account(sim, key=key), leader=leader)
-    trade = leader_buy(leader)
-    with django_capture_on_commit_callbacks(execute=True):
-        fan_out(trade.id, "shared")
-    rows = {row.id: row for row in CopyTrade.objects.filter(leader_trade=trade)}
-    filled = [i for i, row in rows.items() if row.status == CopyTrade.Status.FILLED]
-    assert len(filled) == 1
-    assert rows[filled[0]].submit_count == 1
-    assert [o["id"] for o in sim.orders()] == [rows[filled[0]].order_hash]
-    # The other two went to the copy lane in one batch (no single-row message first: the first
-    # follower's order has left already), the kept one did not.
-    others = sorted(set(rows) - set(filled))
-    assert all(rows[i].status == CopyTrade.Status.PENDING for i in others)
-    batches = _queued_batches(broker, "shared.copies")
-    assert [sorted(batch) for batch in batches] == [others]
-    # A second delivery of the fan-out message creates, keeps and sends nothing.
-    with django_capture_on_commit_callbacks(execute=True):
-        fan_out(trade.id, "shared")
-    assert _queued_batches(broker, "shared.copies") == []
-    assert len(sim.orders()) == 1
-    assert CopyTrade.objects.filter(leader_trade=trade).count() == 3
