@@ -18,6 +18,10 @@ class Plan:
     latency_interval_s: float
     sustained_seconds: float
     sustained_trades_per_s: float
+    # Followers given their own official-SDK client for that baseline (~240 ms of CPU each to make).
+    sdk_clients: int = 100
+    # Leader trades each of them copies (serially, then as many again with the pool).
+    sdk_trades: int = 5
 
 
 FULL = Plan(
@@ -26,6 +30,7 @@ FULL = Plan(
     latency_interval_s=0.2,
     sustained_seconds=30.0,
     sustained_trades_per_s=25.0,
+    sdk_clients=100,
 )
 QUICK = Plan(
     warm_up_trades=12,
@@ -33,6 +38,7 @@ QUICK = Plan(
     latency_interval_s=0.15,
     sustained_seconds=8.0,
     sustained_trades_per_s=25.0,
+    sdk_clients=16,
 )
 
 
@@ -91,4 +97,13 @@ def run_all(
     say(f"sustained: {results['sustained'].figures['orders_per_s']} orders/s")
     results["baseline"] = phase("baseline", lambda: scenarios.baseline(world, probe=probe, cores=cores))
     say(f"baseline: {results['baseline'].figures['orders_per_s']} orders/s")
+    if plan.sdk_clients > 0:
+        results["official_sdk"] = phase(
+            "official SDK",
+            lambda: scenarios.official_sdk(
+                world, probe=probe, cores=cores, clients=plan.sdk_clients, trades=plan.sdk_trades
+            ),
+        )
+        sdk = results["official_sdk"].figures
+        say(f"official SDK: {sdk['serial_orders_per_s']} orders/s serial, {sdk['pooled_orders_per_s']} pooled")
     return results

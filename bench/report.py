@@ -20,6 +20,11 @@ REQUIRED_KEYS = (
     "db_roundtrips_per_copy",
     "baseline_orders_per_s",
     "ratio_vs_baseline",
+    "official_sdk_orders_per_s",
+    "official_sdk_pooled_orders_per_s",
+    "ratio_vs_official_sdk",
+    "ratio_vs_official_sdk_pooled",
+    "cpu_ms_per_copy",
     "workers",
     "followers",
     "git_sha",
@@ -73,6 +78,8 @@ def build(
     first, each = latency.figures["first_post_ms"], latency.figures["each_post_ms"]
     ratio = round(fanout_rate / baseline_rate, 2) if fanout_rate and baseline_rate else None
     sim_share = sustained.cpu.get("share_of_budget", {}).get("simulator")
+    sdk = results["official_sdk"].figures if "official_sdk" in results else {}
+    sdk_rate, sdk_pooled = sdk.get("serial_orders_per_s"), sdk.get("pooled_orders_per_s")
     report: dict[str, Any] = {
         "started_at": started_at,
         "git_sha": git_sha(),
@@ -94,6 +101,20 @@ def build(
         "sustained_ratio_vs_baseline": round(sustained_rate / baseline_rate, 2)
         if sustained_rate and baseline_rate
         else None,
+        "official_sdk_orders_per_s": sdk_rate,
+        "official_sdk_pooled_orders_per_s": sdk_pooled,
+        "ratio_vs_official_sdk": _ratio(fanout_rate, sdk_rate),
+        "ratio_vs_official_sdk_pooled": _ratio(fanout_rate, sdk_pooled),
+        "official_sdk_ratio_definition": (
+            "fan-out orders/s (all followers' orders recorded) / orders/s of polymarket-client 0.14.0 as its README "
+            "shows it, one SecureClient per follower, build + sign + POST each (serial loop; pooled: 16 threads)"
+        ),
+        "cpu_ms_per_copy": cpu_per_copy(sustained),
+        "cpu_ms_per_copy_definition": (
+            "CPU (utime + stime) of each group over the sustained scenario / copies POSTed in it: the worker tree, "
+            "the benchmark database's PostgreSQL backends, the PostgreSQL server's own processes, redis-server, "
+            "the simulator, the harness (injector and its polling)"
+        ),
         "simulator_cpu_share": sim_share,
         "done_definition": DONE,
         "post_time_source": sorted(POST_TIME_SOURCES),
@@ -110,6 +131,21 @@ def build(
     return report
 
 
+def _ratio(rate: float | None, against: float | None) -> float | None:
+    return round(rate / against, 2) if rate and against else None
+
+
+def cpu_per_copy(measured: Measured) -> dict[str, float] | None:
+    """CPU milliseconds per copy of each process group, and their total."""
+    used = measured.cpu.get("cpu_seconds")
+    copies = measured.db.copies if measured.db is not None else 0
+    if not used or not copies:
+        return None
+    out = {name: round(1000 * seconds / copies, 3) for name, seconds in used.items()}
+    out["total"] = round(1000 * sum(used.values()) / copies, 3)
+    return out
+
+
 def _met(value: float | None, target: float, *, higher: bool) -> dict[str, Any]:
     met = None if value is None else (value >= target if higher else value <= target)
     return {"measured": value, "target": target, "met": met}
@@ -120,6 +156,13 @@ def write(report: dict[str, Any], path: Path | None = None) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=2, sort_keys=False, default=str) + "\n")
     return path
+
+
+def _pair(report: dict[str, Any]) -> str:
+    serial, pooled = report["official_sdk_orders_per_s"], report["official_sdk_pooled_orders_per_s"]
+    if serial is None or pooled is None:
+        return "n/a"
+    return f"{serial:,.1f} / {pooled:,.1f}"
 
 
 def table(report: dict[str, Any]) -> str:
@@ -163,6 +206,9 @@ def table(report: dict[str, Any]) -> str:
         ("baseline orders/s (one process, serial)", fmt(report["baseline_orders_per_s"]), ""),
         ("ratio vs baseline (fan-out)", fmt(report["ratio_vs_baseline"], "x"), ">= 10x"),
         ("ratio vs baseline (sustained)", fmt(report["sustained_ratio_vs_baseline"], "x"), ""),
+        ("official SDK orders/s (serial / pool of 16)", _pair(report), ""),
+        ("ratio vs official SDK (fan-out; serial)", fmt(report["ratio_vs_official_sdk"], "x"), ""),
+        ("ratio vs official SDK (fan-out; pool of 16)", fmt(report["ratio_vs_official_sdk_pooled"], "x"), ""),
         ("simulator share of the 2-core budget (sustained)", fmt(report["simulator_cpu_share"]), ""),
     ]
     lines += [f"{name:48s} {value:>16s}  {target}" for name, value, target in rows]
@@ -173,6 +219,10 @@ def table(report: dict[str, Any]) -> str:
             f"CPU during sustained (share of {report['cores']} cores): {shares}; other work on the box "
             f"{cpu['other_work_share']:.0%}"
         )
+    per_copy = report["cpu_ms_per_copy"]
+    if per_copy:
+        groups = ", ".join(f"{k} {v:.2f}" for k, v in per_copy.items() if k != "total")
+        lines.append(f"CPU ms per copy (sustained): {per_copy['total']:.2f} = {groups}")
     lines.append("")
     lines += [
         f"target {name}: {'met' if t['met'] else 'NOT met' if t['met'] is False else 'n/a'} ({fmt(t['measured'])})"

@@ -7,12 +7,13 @@ derived from the venue by L1 auth; injects leader trades through the detection r
 waits until every copy is done; prints a table and writes bench/results/latest.json.
 docs/performance.md describes every figure.
 
-    .venv/bin/python bench/run.py [--quick] [--workers 2] [--threads 8] [--out FILE]
+    .venv/bin/python bench/run.py [--quick] [--workers 2] [--threads 8] [--sdk-clients N] [--out FILE]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import signal
@@ -45,6 +46,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--followers", type=int, help="accounts (fan-out followers); default 1000, quick 200")
     parser.add_argument("--sustained-seconds", type=float, help="how long leader trades are injected")
     parser.add_argument("--trades-per-s", type=float, help="leader trades per second in the sustained scenario")
+    parser.add_argument(
+        "--sdk-clients",
+        type=int,
+        help="followers given an official-SDK client for that baseline (default 100, quick 16; 0 skips it)",
+    )
+    parser.add_argument(
+        "--database", default="polyhunter_bench", help="the benchmark's own database (emptied at every run)"
+    )
+    parser.add_argument("--redis-db", type=int, default=9, help="the benchmark's own Redis database (flushed)")
     parser.add_argument("--out", type=Path, help="JSON output (default bench/results/latest.json)")
     parser.add_argument(
         "--profile", action="store_true", help="py-spy the workers during the sustained scenario (var/bench/*.txt)"
@@ -62,7 +72,14 @@ def main(argv: list[str] | None = None) -> int:
     shape = Shape(accounts=accounts, leaders=10 if args.quick else 50, per_leader=20)
     phases: dict[str, float] = {}
     began = time.monotonic()
-    stack = Stack(workers=args.workers, threads=args.threads, prefetch=args.prefetch, chain=args.chain)
+    stack = Stack(
+        workers=args.workers,
+        threads=args.threads,
+        prefetch=args.prefetch,
+        chain=args.chain,
+        database=args.database,
+        redis_db=args.redis_db,
+    )
     try:
         with stack:
             stack.prepare()
@@ -100,13 +117,13 @@ def main(argv: list[str] | None = None) -> int:
             )
             plan = QUICK if args.quick else FULL
             if args.sustained_seconds or args.trades_per_s:
-                plan = type(plan)(
-                    warm_up_trades=plan.warm_up_trades,
-                    latency_trades=plan.latency_trades,
-                    latency_interval_s=plan.latency_interval_s,
+                plan = dataclasses.replace(
+                    plan,
                     sustained_seconds=args.sustained_seconds or plan.sustained_seconds,
                     sustained_trades_per_s=args.trades_per_s or plan.sustained_trades_per_s,
                 )
+            if args.sdk_clients is not None:
+                plan = dataclasses.replace(plan, sdk_clients=args.sdk_clients)
             cores = os.cpu_count() or 1
             results = run_all(world, plan, probe=stack, cores=cores, phases=phases, profile=args.profile)
             phases["total"] = time.monotonic() - began

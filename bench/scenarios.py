@@ -25,6 +25,7 @@ from django.db.models import Count, Q
 
 from bench import dbcount
 from bench.baseline import baseline_run
+from bench.official_sdk import POOL_THREADS, official_sdk_run
 from bench.world import Injected, Market, Seeded, inject
 from copytrading.models import CopyRelationship, CopyTrade
 
@@ -432,6 +433,36 @@ def baseline(world: Seeded, *, probe: Probe, cores: int) -> Measured:
         "orders": result.orders,
         "seconds": round(result.seconds, 3),
         "orders_per_s": round(result.orders_per_s, 1),
+        "statuses": result.statuses,
+    }
+    return Measured(figures=figures, cpu=cpu_delta(before, after, cores))
+
+
+def official_sdk(world: Seeded, *, probe: Probe, cores: int, clients: int, trades: int) -> Measured:
+    """The official SDK as a user would run it (bench/official_sdk.py): the first ``clients``
+    followers, one client each, copying ``trades`` leader trades serially, then ``trades`` more
+    with a thread pool."""
+    from django.conf import settings
+
+    before = probe.cpu_sample()
+    result = official_sdk_run(
+        url=settings.POLYMARKET_CLOB_URL.rstrip("/"),
+        chain_id=settings.POLYMARKET_CHAIN_ID,
+        people=world.people[:clients],
+        markets=world.markets,
+        trades=trades,
+    )
+    after = probe.cpu_sample()
+    figures = {
+        "clients": result.clients,
+        "leader_trades": result.trades,
+        "orders": result.orders,
+        "client_setup_ms_each": round(1000 * result.setup_seconds / max(result.clients, 1), 1),
+        "serial_seconds": round(result.serial_seconds, 3),
+        "serial_orders_per_s": round(result.serial_orders_per_s, 1),
+        "pool_threads": POOL_THREADS,
+        "pooled_seconds": round(result.pooled_seconds, 3),
+        "pooled_orders_per_s": round(result.pooled_orders_per_s, 1),
         "statuses": result.statuses,
     }
     return Measured(figures=figures, cpu=cpu_delta(before, after, cores))

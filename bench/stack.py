@@ -130,6 +130,19 @@ def machine_busy_seconds() -> float:
     return (sum(values[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
+def _postgres_server_process(cmd: str, database: str) -> bool:
+    """The postmaster or one of its auxiliary processes (not a client backend; an autovacuum
+    worker only while it works on ``database``)."""
+    if cmd.startswith("postgres:"):
+        # Backends read "postgres: <cluster>: <user> <database> <client> <state>".
+        title = cmd.split(":", 2)[-1].strip()
+        if "autovacuum worker" in title:
+            return f" {database}" in f" {title} "
+        return not any(ch in title for ch in ("127.0.0.1", "[local]", "::1"))
+    parts = cmd.split()
+    return bool(parts) and Path(parts[0]).name in ("postgres", "postmaster") and "-D" in parts
+
+
 @dataclass
 class CpuSample:
     """CPU seconds per process of each group; a process that ends between two samples loses
@@ -331,11 +344,17 @@ class Stack:
         groups: dict[str, dict[int, float]] = {}
         for name, child in self._children.items():
             groups[name] = {pid: cpu_seconds(pid) for pid in descendants(child.pid, table)}
-        # Backends of the benchmark database only (the server is shared with other work).
+        # Backends of the benchmark database only (the server is shared with other work) ...
         groups["postgres"] = {
             pid: cpu_seconds(pid)
             for pid, (_, cmd) in table.items()
             if cmd.startswith("postgres:") and f" {self.database} " in cmd
+        }
+        # ... and the server's own processes (postmaster, WAL writer, checkpointer, background
+        # writer, autovacuum launcher, ...), which our commits drive but which belong to no
+        # database; other databases' backends are other people's work and stay out.
+        groups["postgres_server"] = {
+            pid: cpu_seconds(pid) for pid, (_, cmd) in table.items() if _postgres_server_process(cmd, self.database)
         }
         groups["redis"] = {pid: cpu_seconds(pid) for pid, (_, cmd) in table.items() if cmd.startswith("redis-server")}
         groups["harness"] = {os.getpid(): cpu_seconds(os.getpid())}

@@ -116,6 +116,8 @@ class Seeded:
     latency_leaders: list[str]
     markets: list[Market]
     accounts: int
+    # The followers' keys, in account order (the official-SDK baseline makes its own clients).
+    people: tuple[Follower, ...] = ()
 
 
 def seed(shape: Shape, people: list[Follower], *, progress: Any = None) -> Seeded:
@@ -169,6 +171,7 @@ def seed(shape: Shape, people: list[Follower], *, progress: Any = None) -> Seede
         latency_leaders=[leader.address for leader in light],
         markets=markets(shape.markets),
         accounts=len(accounts),
+        people=tuple(people),
     )
 
 

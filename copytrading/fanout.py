@@ -20,6 +20,7 @@ from django.utils import timezone
 from copytrading.follows import MarketLists, market_list_reason
 from copytrading.metrics import copies_counted
 from copytrading.models import CopyRelationship, CopyTrade, Deployment, LeaderTrade, Position, live_follows
+from copytrading.pipeline.batched import insert_new
 from copytrading.reasons import Reason
 from execution.guardrails import Holds, hold_verdict
 from execution.models import GuardrailSettings
@@ -85,14 +86,9 @@ def fanout_leader_trade(*, leader_trade_id: int, deployment: Deployment) -> Fano
             .select_related("account")
         )
         rows = _copy_rows(trade=trade, follows=follows, deployment=deployment)
-        CopyTrade.objects.bulk_create(rows, ignore_conflicts=True)
         # Only the rows made by this call: a re-delivered message must not re-dispatch rows
         # another delivery already handed out (the sweeper owns those).
-        pending = list(
-            CopyTrade.objects.filter(
-                leader_trade=trade, relationship__in=[f.id for f in follows], status=CopyTrade.Status.PENDING
-            ).values_list("id", "lane")
-        )
+        pending = [(row_id, lane) for row_id, lane, status in insert_new(rows) if status == CopyTrade.Status.PENDING]
         if trade.status == LeaderTrade.Status.NEW:
             LeaderTrade.objects.filter(id=trade.id).update(
                 status=LeaderTrade.Status.FANNED_OUT, fanned_out_at=timezone.now()

@@ -83,3 +83,37 @@ def _field(name: str) -> Field[Any, Any]:
     if not isinstance(field, Field) or not field.concrete or field.primary_key:
         raise ValueError(f"not a writable CopyTrade column: {name}")
     return field
+
+
+def insert_new(rows: Sequence[CopyTrade]) -> list[tuple[int, str, str]]:
+    """INSERT these new rows, skipping any that conflict with a row already there (a unique
+    constraint), and return (id, lane, status) of the rows this call inserted.
+
+    ``bulk_create(ignore_conflicts=True)`` returns no ids, so fan-out used to read the PENDING rows
+    back with a second statement; ``INSERT … ON CONFLICT DO NOTHING RETURNING`` gives them in one
+    (PostgreSQL and SQLite 3.35+). Field defaults, ``auto_now_add`` and each field's database
+    preparation are applied as ``bulk_create`` applies them. Chunked to the backend's bulk batch
+    size (PostgreSQL's 65,535 parameters, SQLite's variable limit)."""
+    if not rows:
+        return []
+    fields = [field for field in CopyTrade._meta.concrete_fields if not field.primary_key]
+    quote = connection.ops.quote_name
+    table = quote(CopyTrade._meta.db_table)
+    columns = ", ".join(quote(field.column or field.name) for field in fields)
+    slot = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    size = max(1, connection.ops.bulk_batch_size(fields, list(rows)))
+    inserted: list[tuple[int, str, str]] = []
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), size):
+            chunk = rows[start : start + size]
+            params = [
+                field.get_db_prep_save(field.pre_save(row, add=True), connection) for row in chunk for field in fields
+            ]
+            # Identifiers come from the model's metadata, every value is a query parameter.
+            sql = (
+                f"INSERT INTO {table} ({columns}) VALUES {', '.join([slot] * len(chunk))} "  # noqa: S608
+                "ON CONFLICT DO NOTHING RETURNING id, lane, status"
+            )
+            cursor.execute(sql, params)
+            inserted += [(row_id, lane, status) for row_id, lane, status in cursor.fetchall()]
+    return inserted

@@ -23,7 +23,13 @@ from polyhunter.broker import stop_worker
 
 SHAPE = Shape(accounts=4, leaders=2, per_leader=2, markets=2, latency_leaders=2, latency_per_leader=1)
 PLAN = Plan(
-    warm_up_trades=2, latency_trades=3, latency_interval_s=0.05, sustained_seconds=1.0, sustained_trades_per_s=3.0
+    warm_up_trades=2,
+    latency_trades=3,
+    latency_interval_s=0.05,
+    sustained_seconds=1.0,
+    sustained_trades_per_s=3.0,
+    sdk_clients=2,
+    sdk_trades=2,
 )
 
 
@@ -74,6 +80,14 @@ def test_a_tiny_benchmark_completes_and_writes_the_report(counted: dramatiq.Brok
         statuses = written["scenarios"][name]["figures"]["statuses"]
         assert set(statuses) == {"filled"}, (name, statuses)
     assert written["scenarios"]["baseline"]["figures"]["orders"] == SHAPE.accounts
+    # The official SDK's clients copied too (each trade serially, then pooled), every order filled.
+    assert written["scenarios"]["official_sdk"]["figures"]["statuses"] == {
+        "matched": 2 * PLAN.sdk_clients * PLAN.sdk_trades
+    }
+    for key in ("ratio_vs_official_sdk", "ratio_vs_official_sdk_pooled"):
+        assert key in written
+    # CPU per copy by process group (in process: the harness is the only group) and in total.
+    assert {"harness", "total"} <= set(written["cpu_ms_per_copy"])
     assert written["db_roundtrips_per_copy"] > 0
     assert "submitted_at" in written["post_time_source"]
     assert report.table(written)

@@ -4,14 +4,16 @@ batched writes still fenced per row, POST times recorded (docs/performance.md)."
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from copytrading.fanout import fanout_enqueue, fanout_leader_trade
 from copytrading.models import CopyTrade, Deployment
-from copytrading.pipeline.batched import write_fenced_each
+from copytrading.pipeline.batched import insert_new, write_fenced_each
 from copytrading.pipeline.execute import copytrades_execute
 from execution.ratelimit import signer_slot, signer_slots
 from execution.simulator import VenueSimulator
@@ -84,3 +86,33 @@ def test_rate_slots_taken_for_a_batch_share_the_per_signer_budget() -> None:
     assert signer_slots(signers=[signer, signer], per_second=3) == [True, True]
     assert signer_slot(signer=signer, per_second=3) is True
     assert signer_slots(signers=[signer, "0x" + secrets.token_hex(20)], per_second=3) == [False, True]
+
+
+def test_insert_new_returns_only_the_rows_it_inserted_with_their_defaults() -> None:
+    leader = make_leader()
+    trade = make_leader_trade(leader=leader)
+    taken, fresh = make_relationship(leader=leader), make_relationship(leader=leader)
+    existing = make_copy_trade(relationship=taken, leader_trade=trade)
+    deadline = timezone.now() + timedelta(minutes=10)
+    rows = [
+        CopyTrade(
+            relationship=follow,
+            leader_trade=trade,
+            account=follow.account,
+            deployment=shared_deployment(),
+            side=trade.side,
+            token_id=trade.token_id,
+            deadline_at=deadline,
+        )
+        for follow in (taken, fresh)
+    ]
+    inserted = insert_new(rows)
+    # The follow that already had its copy of this trade conflicts and is skipped, not returned.
+    assert len(inserted) == 1
+    (row_id, lane, status) = inserted[0]
+    row = CopyTrade.objects.get(id=row_id)
+    assert row.relationship_id == fresh.id
+    assert (lane, status) == (row.lane, row.status) == (CopyTrade.Lane.COPY, CopyTrade.Status.PENDING)
+    assert row.created_at is not None
+    assert CopyTrade.objects.filter(leader_trade=trade).count() == 2
+    assert CopyTrade.objects.get(id=existing.id).relationship_id == taken.id

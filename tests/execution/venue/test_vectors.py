@@ -24,7 +24,7 @@ from polymarket.types import EvmAddress, HexString
 from execution.venue.auth import ApiCredentials, l1_headers, l2_headers
 from execution.venue.hashing import ORDER_TYPE_STRING, ORDER_TYPEHASH, domain_separator, order_hash
 from execution.venue.payload import payload_from_signed_order
-from execution.venue.signing import sign_unsigned_order, wallet_classify
+from execution.venue.signing import digest_sign, sign_unsigned_order, wallet_classify
 from tests.execution.venue.conftest import fixture
 
 ORDERS = fixture("signing_vectors_v2_v3_order_eoa_computed.json")
@@ -223,3 +223,11 @@ def test_wallet_constants_match_the_shared_vectors(config: EnvironmentConfig) ->
     assert derivation.deposit_wallet_factory == constants["deposit_wallet_factory"]
     assert derivation.deposit_wallet_beacon == constants["deposit_wallet_beacon"]
     assert EvmAddress(derivation.deposit_wallet_implementation) == constants["deposit_wallet_implementation_uups"]
+
+
+@pytest.mark.parametrize("seed", range(64))
+def test_digest_sign_gives_eth_accounts_bytes_for_any_key_and_digest(seed: int) -> None:
+    key = keccak(text=f"digest-sign-key-{seed}")
+    digest = keccak(text=f"digest-sign-digest-{seed}")
+    expected = Account.from_key(key).unsafe_sign_hash(digest).signature
+    assert digest_sign(key=key, digest=digest) == bytes(expected)
