@@ -89,3 +89,7 @@ class SessionKeyAdmin(ReadOnlyAdmin):
             f"signing until then); {progress.moved} with no rotation pending.",
             messages.SUCCESS,
         )
+
+
+# Fleet mode's admin lives with its services; imported here so autodiscovery registers it.
+from execution.fleet import admin as _fleet_admin  # noqa: E402, F401

@@ -185,6 +185,10 @@ DEPLOYMENT_ID: str = CONFIG["DEPLOYMENT_ID"] or "shared"
 COPY_LEASE_SECONDS: int = 30
 ENCRYPTION_KEYS: list[tuple[str, bytes]] = CONFIG["ENCRYPTION_KEYS"]
 ENCRYPTION_KEY_FILE = BASE_DIR / "var" / "encryption.key"
+# Fleet mode (docs/fleet.md). The "_SECRET" suffix is what makes Django's error reporter hide the
+# phrase on a debug page; execution.fleet.keys is the one reader and derives keys where they sign.
+FLEET_SIZE: int = CONFIG["FLEET_SIZE"]
+TRADING_MNEMONIC_SECRET: str = CONFIG["TRADING_MNEMONIC"]
 
 POLYMARKET_CLOB_URL: str = CONFIG["POLYMARKET_CLOB_URL"]
 POLYMARKET_DATA_URL: str = CONFIG["POLYMARKET_DATA_URL"]
