@@ -37,6 +37,11 @@ class CopyTrade(models.Model):
         EXPIRED = "expired", "Expired, never placed"
         SKIPPED = "skipped", "Skipped"
         BLOCKED = "blocked", "Blocked by a guardrail"
+        # Fleet mode (execution.fleet): the operator wallet's fill is confirmed on chain; the shares
+        # go to the follower's wallet and the float comes back from it.
+        SETTLEMENT_PENDING = "settlement_pending", "Filled, settling to your wallet"
+        SETTLED = "settled", "Settled to your wallet"
+        DEBT = "debt", "Settled, reimbursement owed"
 
     class Lane(models.TextChoices):
         EXIT = "exit", "Exit"
@@ -60,12 +65,26 @@ class CopyTrade(models.Model):
             Status.EXPIRED,
             Status.SKIPPED,
             Status.BLOCKED,
+            Status.SETTLED,
+            Status.DEBT,
         }
     )
     # Signed but not yet resolved: the reconciler asks the venue about these by order hash.
     AWAITING_VENUE = frozenset({Status.SIGNED, Status.UNKNOWN, Status.DELAYED, Status.LIVE})
     # Rows whose notional may be (or may become) spent: caps count all of them, unknowns included.
-    EXPOSED = frozenset({Status.SIGNED, Status.UNKNOWN, Status.DELAYED, Status.LIVE, Status.FILLED, Status.CONFIRMED})
+    EXPOSED = frozenset(
+        {
+            Status.SIGNED,
+            Status.UNKNOWN,
+            Status.DELAYED,
+            Status.LIVE,
+            Status.FILLED,
+            Status.CONFIRMED,
+            Status.SETTLEMENT_PENDING,
+            Status.SETTLED,
+            Status.DEBT,
+        }
+    )
 
     TRANSITIONS: dict[str, frozenset[str]] = {
         Status.PENDING: frozenset({Status.CLAIMED, Status.SKIPPED, Status.BLOCKED, Status.EXPIRED}),
@@ -107,7 +126,8 @@ class CopyTrade(models.Model):
             {Status.DELAYED, Status.LIVE, Status.FILLED, Status.REJECTED, Status.CANCELED, Status.EXPIRED}
         ),
         Status.LIVE: frozenset({Status.LIVE, Status.FILLED, Status.CANCELED, Status.EXPIRED}),
-        Status.FILLED: frozenset({Status.FILLED, Status.CONFIRMED, Status.FAILED}),
+        Status.FILLED: frozenset({Status.FILLED, Status.CONFIRMED, Status.FAILED, Status.SETTLEMENT_PENDING}),
+        Status.SETTLEMENT_PENDING: frozenset({Status.SETTLEMENT_PENDING, Status.SETTLED, Status.DEBT}),
     }
 
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -130,7 +150,7 @@ class CopyTrade(models.Model):
         Deployment, on_delete=models.PROTECT, related_name="copy_trades", help_text="Deployment that created it."
     )
     lane = models.CharField(max_length=4, choices=Lane.choices, default=Lane.COPY)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     reason_code = models.CharField(max_length=48, blank=True, db_index=True)
     reason_detail = models.CharField(max_length=300, blank=True)
 
@@ -155,6 +175,15 @@ class CopyTrade(models.Model):
     fill_usdc = MoneyField(default=0)
     fee_usdc = MoneyField(default=0)
     trade_ids = models.JSONField(default=list, blank=True)
+
+    operator_wallet = models.ForeignKey(
+        "execution.OperatorWallet",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Fleet mode: the operator wallet that placed it and settles it.",
+    )
 
     lease_owner = models.CharField(max_length=80, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
@@ -193,7 +222,17 @@ class CopyTrade(models.Model):
                 fields=["relationship", "token_id"],
                 condition=~models.Q(trigger="leader")
                 & ~models.Q(
-                    status__in=["confirmed", "failed", "rejected", "canceled", "expired", "skipped", "blocked"]
+                    status__in=[
+                        "confirmed",
+                        "failed",
+                        "rejected",
+                        "canceled",
+                        "expired",
+                        "skipped",
+                        "blocked",
+                        "settled",
+                        "debt",
+                    ]
                 ),
                 name="one_open_protective_exit",
             ),
@@ -224,11 +263,29 @@ class CopyTrade(models.Model):
             ),
             # Used by copytrading.reconcile settlement pass: fills followed to CONFIRMED/FAILED.
             models.Index(fields=["next_check_at"], name="copytrade_settle_idx", condition=models.Q(status="filled")),
+            # Used by copytrading.fleet (the settle actor and command): fleet fills to settle on chain.
+            models.Index(
+                fields=["next_check_at"],
+                name="copytrade_fleet_settle_idx",
+                condition=models.Q(status="settlement_pending"),
+            ),
             # Used by the guardrail daily/market caps: an account's exposure today.
             models.Index(
                 fields=["account", "created_at"],
                 name="copytrade_exposure_idx",
-                condition=models.Q(status__in=["signed", "unknown", "delayed", "live", "filled", "confirmed"]),
+                condition=models.Q(
+                    status__in=[
+                        "signed",
+                        "unknown",
+                        "delayed",
+                        "live",
+                        "filled",
+                        "confirmed",
+                        "settlement_pending",
+                        "settled",
+                        "debt",
+                    ]
+                ),
             ),
             # Used by copytrading.notifications: copies that ended rejected, expired or blocked lately
             # (partial: only those rows, so the pipeline's other writes never touch it).
@@ -242,7 +299,17 @@ class CopyTrade(models.Model):
                 fields=["deadline_at"],
                 name="copytrade_open_idx",
                 condition=~models.Q(
-                    status__in=["confirmed", "failed", "rejected", "canceled", "expired", "skipped", "blocked"]
+                    status__in=[
+                        "confirmed",
+                        "failed",
+                        "rejected",
+                        "canceled",
+                        "expired",
+                        "skipped",
+                        "blocked",
+                        "settled",
+                        "debt",
+                    ]
                 ),
             ),
         ]
