@@ -20,8 +20,8 @@ def fund(wallets: list[OperatorWallet], *, usdc: str, pol: str = "1") -> None:
 
 
 @pytest.mark.django_db
-def test_it_leases_a_funded_wallet_and_gives_the_same_one_to_the_same_copy(fleet: list[OperatorWallet]) -> None:
-    fund(fleet, usdc="100")
+def test_it_leases_a_funded_wallet_and_gives_the_same_one_to_the_same_copy(fleet_wallets: list[OperatorWallet]) -> None:
+    fund(fleet_wallets, usdc="100")
     first = wallet_checkout(holder="copy:1", need_usdc=Decimal(10), activity="buying")
     again = wallet_checkout(holder="copy:1", need_usdc=Decimal(10), activity="settling")
     assert first.wallet is not None
@@ -32,10 +32,10 @@ def test_it_leases_a_funded_wallet_and_gives_the_same_one_to_the_same_copy(fleet
 
 
 @pytest.mark.django_db
-def test_it_skips_wallets_short_of_float_or_gas(fleet: list[OperatorWallet]) -> None:
-    fund(fleet[:1], usdc="5")
-    fund(fleet[1:2], usdc="500", pol="0")
-    fund(fleet[2:], usdc="50")
+def test_it_skips_wallets_short_of_float_or_gas(fleet_wallets: list[OperatorWallet]) -> None:
+    fund(fleet_wallets[:1], usdc="5")
+    fund(fleet_wallets[1:2], usdc="500", pol="0")
+    fund(fleet_wallets[2:], usdc="50")
     got = wallet_checkout(holder="copy:1", need_usdc=Decimal(20), activity="buying")
     assert got.wallet is not None
     assert got.wallet.index == 2
@@ -45,8 +45,8 @@ def test_it_skips_wallets_short_of_float_or_gas(fleet: list[OperatorWallet]) -> 
 
 
 @pytest.mark.django_db
-def test_it_says_when_every_wallet_is_busy_or_off(fleet: list[OperatorWallet]) -> None:
-    fund(fleet, usdc="100")
+def test_it_says_when_every_wallet_is_busy_or_off(fleet_wallets: list[OperatorWallet]) -> None:
+    fund(fleet_wallets, usdc="100")
     for n in range(3):
         assert wallet_checkout(holder=f"copy:{n}", need_usdc=Decimal(1), activity="x").wallet is not None
     assert wallet_checkout(holder="copy:9", need_usdc=Decimal(1), activity="x").reason == (
@@ -59,8 +59,8 @@ def test_it_says_when_every_wallet_is_busy_or_off(fleet: list[OperatorWallet]) -
 
 
 @pytest.mark.django_db
-def test_a_crashed_holders_lease_expires_and_checkin_is_the_holders_alone(fleet: list[OperatorWallet]) -> None:
-    fund(fleet[:1], usdc="100")
+def test_a_crashed_holders_lease_expires_and_checkin_is_the_holders_alone(fleet_wallets: list[OperatorWallet]) -> None:
+    fund(fleet_wallets[:1], usdc="100")
     crashed = wallet_checkout(holder="copy:1", need_usdc=Decimal(1), activity="x").wallet
     assert crashed is not None
     assert wallet_checkout(holder="copy:2", need_usdc=Decimal(1), activity="x").wallet is None
@@ -74,8 +74,8 @@ def test_a_crashed_holders_lease_expires_and_checkin_is_the_holders_alone(fleet:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_checkouts_never_share_a_wallet(fleet: list[OperatorWallet]) -> None:
-    fund(fleet, usdc="100")
+def test_concurrent_checkouts_never_share_a_wallet(fleet_wallets: list[OperatorWallet]) -> None:
+    fund(fleet_wallets, usdc="100")
     start = threading.Barrier(5)
     got: dict[str, int | None] = {}
 

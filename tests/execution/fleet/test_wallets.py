@@ -11,51 +11,51 @@ from tests.execution.fleet.conftest import FLEET_MNEMONIC
 pytestmark = pytest.mark.django_db
 
 
-def test_it_creates_one_row_per_index_once(fleet: list[OperatorWallet]) -> None:
-    assert [w.index for w in fleet] == [0, 1, 2]
-    assert fleet[0].address == "0x9858effd232b4033e47d90003d41ec34ecaeda94"
+def test_it_creates_one_row_per_index_once(fleet_wallets: list[OperatorWallet]) -> None:
+    assert [w.index for w in fleet_wallets] == [0, 1, 2]
+    assert fleet_wallets[0].address == "0x9858effd232b4033e47d90003d41ec34ecaeda94"
     again = sync_fleet()
     assert (again.created, again.kept) == (0, 3)
     assert OperatorWallet.objects.count() == 3
 
 
-def test_it_drains_rows_past_the_fleet_size(fleet: list[OperatorWallet]) -> None:
+def test_it_drains_rows_past_the_fleet_size(fleet_wallets: list[OperatorWallet]) -> None:
     with override_settings(FLEET_SIZE=2):
         assert sync_fleet().outside == 1
     assert OperatorWallet.objects.get(index=2).state == OperatorWallet.State.DRAINING
 
 
-def test_it_refuses_a_changed_phrase_under_an_existing_fleet(fleet: list[OperatorWallet]) -> None:
+def test_it_refuses_a_changed_phrase_under_an_existing_fleet(fleet_wallets: list[OperatorWallet]) -> None:
     other = "legal winner thank year wave sausage worth useful legal winner thank yellow"
     with override_settings(TRADING_MNEMONIC_SECRET=other), pytest.raises(FleetMismatch):
         sync_fleet()
-    assert OperatorWallet.objects.get(index=0).address == fleet[0].address
+    assert OperatorWallet.objects.get(index=0).address == fleet_wallets[0].address
 
 
-def test_staff_state_changes_need_a_reason_and_are_audited(fleet: list[OperatorWallet]) -> None:
+def test_staff_state_changes_need_a_reason_and_are_audited(fleet_wallets: list[OperatorWallet]) -> None:
     with pytest.raises(ValueError):
-        wallet_set_state(wallet=fleet[1], state=OperatorWallet.State.DISABLED, reason=" ", actor="ops")
-    wallet_set_state(wallet=fleet[1], state=OperatorWallet.State.DISABLED, reason="gas key rotated", actor="ops")
+        wallet_set_state(wallet=fleet_wallets[1], state=OperatorWallet.State.DISABLED, reason=" ", actor="ops")
+    wallet_set_state(wallet=fleet_wallets[1], state=OperatorWallet.State.DISABLED, reason="gas key rotated", actor="ops")
     event = AuditEvent.objects.get(action="fleet.wallet_disabled")
     assert (event.reason, event.before["state"], event.after["state"]) == ("gas key rotated", "active", "disabled")
 
 
-def test_the_admin_drains_a_wallet_after_asking_why(fleet: list[OperatorWallet], staff_client: Client) -> None:
+def test_the_admin_drains_a_wallet_after_asking_why(fleet_wallets: list[OperatorWallet], staff_client: Client) -> None:
     url = "/admin/execution/operatorwallet/"
     page = staff_client.get(url)
     assert page.status_code == 200
-    assert fleet[0].address in page.content.decode()
+    assert fleet_wallets[0].address in page.content.decode()
     assert FLEET_MNEMONIC.split()[0] not in page.content.decode()
-    pick = {"action": "draining_selected", "_selected_action": [fleet[0].pk]}
+    pick = {"action": "draining_selected", "_selected_action": [fleet_wallets[0].pk]}
     asked = staff_client.post(url, pick)
     assert "reason" in asked.content.decode()
-    assert OperatorWallet.objects.get(pk=fleet[0].pk).state == OperatorWallet.State.ACTIVE
+    assert OperatorWallet.objects.get(pk=fleet_wallets[0].pk).state == OperatorWallet.State.ACTIVE
     staff_client.post(url, {**pick, "reason": "moving float to treasury"})
-    assert OperatorWallet.objects.get(pk=fleet[0].pk).state == OperatorWallet.State.DRAINING
+    assert OperatorWallet.objects.get(pk=fleet_wallets[0].pk).state == OperatorWallet.State.DRAINING
     assert AuditEvent.objects.filter(action="fleet.wallet_draining", reason="moving float to treasury").exists()
 
 
-def test_a_viewer_cannot_drain(fleet: list[OperatorWallet], viewer_client: Client) -> None:
+def test_a_viewer_cannot_drain(fleet_wallets: list[OperatorWallet], viewer_client: Client) -> None:
     url = "/admin/execution/operatorwallet/"
-    viewer_client.post(url, {"action": "draining_selected", "_selected_action": [fleet[0].pk], "reason": "x"})
-    assert OperatorWallet.objects.get(pk=fleet[0].pk).state == OperatorWallet.State.ACTIVE
+    viewer_client.post(url, {"action": "draining_selected", "_selected_action": [fleet_wallets[0].pk], "reason": "x"})
+    assert OperatorWallet.objects.get(pk=fleet_wallets[0].pk).state == OperatorWallet.State.ACTIVE
