@@ -204,6 +204,20 @@ VARIABLES: tuple[Var, ...] = (
         secret=True,
     ),
     Var("FLEET_SIZE", "int", "0", "How many operator wallets (indexes 0..n-1) fleet mode uses; 0 = fleet mode off."),
+    Var(
+        "FLEET_SETTLEMENT_ADDRESS",
+        "address_or_empty",
+        "",
+        "Our FleetSettlement contract (followers' pUSD allowance goes to it); settlement reads and sends through "
+        "POLYGON_RPC_URL. Required when FLEET_SIZE > 0.",
+    ),
+    Var("FLEET_PUSD_ADDRESS", "address_or_empty", "0xc011a7e12a19f7b1f670d46f03b03f3342e82dfb", "pUSD token."),
+    Var(
+        "FLEET_CTF_ADDRESS",
+        "address_or_empty",
+        "0x4d97dcd97ec945f40cf65f87097ace5ea0476045",
+        "ConditionalTokens (ERC-1155 shares) contract.",
+    ),
 )
 
 VARIABLE_NAMES = frozenset(v.name for v in VARIABLES)
@@ -364,6 +378,8 @@ def _cross_checks(values: Mapping[str, Any], raw: Mapping[str, str]) -> list[str
         problems.append("TRUSTED_PROXY_COUNT: must be at least 1 with BEHIND_TLS_PROXY=true")
     if values["FLEET_SIZE"] and not values["TRADING_MNEMONIC"]:
         problems.append("TRADING_MNEMONIC: required when FLEET_SIZE is above 0 (the operator wallets come from it)")
+    if values["FLEET_SIZE"] and not (values["FLEET_SETTLEMENT_ADDRESS"] and values["POLYGON_RPC_URL"]):
+        problems.append("FLEET_SETTLEMENT_ADDRESS: required, with POLYGON_RPC_URL, when FLEET_SIZE is above 0")
     if values["FLEET_SIZE"] > MAX_FLEET_SIZE:
         problems.append(f"FLEET_SIZE: at most {MAX_FLEET_SIZE}, got {values['FLEET_SIZE']}")
     if not embedded and values["SECRET_KEY"] == SECRET_KEY_DEFAULT:
@@ -502,6 +518,12 @@ def _parse_addresses(var: Var, text: str) -> list[str]:
     return [a.lower() for a in items]
 
 
+def _parse_address_or_empty(var: Var, text: str) -> str:
+    if text and not _ADDRESS.match(text):
+        raise ValueError(f"not a 0x-prefixed 20-byte address: {text!r}")
+    return text.lower()
+
+
 def _parse_networks(var: Var, text: str) -> list[str]:
     networks = []
     for item in _parse_list(var, text):
@@ -553,4 +575,5 @@ _PARSERS = {
     "email": _parse_email,
     "networks": _parse_networks,
     "mnemonic": _parse_mnemonic,
+    "address_or_empty": _parse_address_or_empty,
 }

@@ -128,6 +128,8 @@ class CopyTrade(models.Model):
         Status.LIVE: frozenset({Status.LIVE, Status.FILLED, Status.CANCELED, Status.EXPIRED}),
         Status.FILLED: frozenset({Status.FILLED, Status.CONFIRMED, Status.FAILED, Status.SETTLEMENT_PENDING}),
         Status.SETTLEMENT_PENDING: frozenset({Status.SETTLEMENT_PENDING, Status.SETTLED, Status.DEBT}),
+        # A debt collected later (recovery) leaves the copy settled.
+        Status.DEBT: frozenset({Status.DEBT, Status.SETTLED}),
     }
 
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -183,6 +185,13 @@ class CopyTrade(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
         help_text="Fleet mode: the operator wallet that placed it and settles it.",
+    )
+    settlement_txs = models.JSONField(
+        default=dict,
+        blank=True,
+        editable=False,
+        help_text="Fleet mode: each settlement transaction (push, reimburse) as signed before it was sent: "
+        "hash, nonce, raw bytes.",
     )
 
     lease_owner = models.CharField(max_length=80, blank=True)

@@ -8,6 +8,7 @@ caps and exposure are the follower's (the row's account), exactly as for any oth
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from decimal import Decimal
 
 from django.db import transaction
@@ -80,4 +81,16 @@ def fleet_settlement_values(now: datetime) -> dict[str, object]:
 def fleet_settlement_enqueue(row_ids: list[int]) -> None:
     """One settle message per confirmed fleet fill, sent once the confirmation is committed."""
     for row_id in row_ids:
-        transaction.on_commit(lambda row_id=row_id: send_to_queue(SETTLE_FLEET_ACTOR, FLEET_QUEUE, row_id))
+        transaction.on_commit(partial(send_to_queue, SETTLE_FLEET_ACTOR, FLEET_QUEUE, row_id))
+
+
+def fleet_release_ended() -> int:
+    """Give back every wallet leased by a copy that has ended (a path that did not check in)."""
+    held = {
+        int(holder.removeprefix("copy:")): wallet_id
+        for wallet_id, holder in OperatorWallet.objects.filter(lease_holder__startswith="copy:").values_list(
+            "id", "lease_holder"
+        )
+    }
+    ended = CopyTrade.objects.filter(id__in=held, status__in=_DONE).values_list("id", flat=True)
+    return sum(wallet_checkin(wallet_id=held[row_id], holder=holder_for_copy(row_id)) for row_id in ended)

@@ -90,3 +90,15 @@ def wallet_checkin(*, wallet_id: int, holder: str) -> bool:
 def wallet_held_by(*, holder: str) -> OperatorWallet | None:
     """The wallet this holder leases now (expired or not: a settlement resumes on its wallet)."""
     return OperatorWallet.objects.filter(lease_holder=holder).first()
+
+
+def wallet_reacquire(*, wallet_id: int, holder: str, activity: str, lease: timedelta = DEFAULT_LEASE) -> bool:
+    """Take (or keep) the lease on one given wallet — settlement must use the wallet holding the
+    shares or owed the float. False while another holder's lease on it is still running."""
+    now = timezone.now()
+    free = Q(lease_holder=holder) | Q(lease_until__isnull=True) | Q(lease_until__lte=now)
+    return bool(
+        OperatorWallet.objects.filter(free, pk=wallet_id).update(
+            lease_holder=holder, lease_until=now + lease, in_flight=1, activity=activity[:200], updated_at=now
+        )
+    )

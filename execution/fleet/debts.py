@@ -21,7 +21,7 @@ STATE_FIELDS = ["state", "attempts", "next_try_at", "amount_usdc"]
 
 
 def retry_after(attempts: int) -> timedelta:
-    return min(FIRST_RETRY * (2 ** min(attempts, 16)), MAX_RETRY)
+    return min(FIRST_RETRY * int(2 ** min(attempts, 16)), MAX_RETRY)
 
 
 def debts_open_total(*, account_id: int) -> Decimal:

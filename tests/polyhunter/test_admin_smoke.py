@@ -28,7 +28,7 @@ from copytrading.models import (
     Position,
     WatchedWallet,
 )
-from execution.models import GuardrailSettings, TradingSwitch
+from execution.models import DebtRecord, GuardrailSettings, OperatorWallet, TradingSwitch
 from polyhunter.audit import audit_record
 from polyhunter.models import ArchivedAuditEvent
 from tests.factories import make_copy_trade, shared_deployment
@@ -117,6 +117,15 @@ def one_of_each() -> dict[type[models.Model], models.Model]:
         occurred_at=trade.created_at,
         detected_at=trade.created_at,
         row={},
+    )
+    rows[OperatorWallet] = OperatorWallet.objects.create(index=0, address="0x" + "0f" * 20)
+    rows[DebtRecord] = DebtRecord.objects.create(
+        account=trade.account,
+        copy_trade_id=trade.id,
+        follower_address="0x" + "f0" * 20,
+        operator_address="0x" + "0f" * 20,
+        amount_usdc=Decimal("1.5"),
+        cause=DebtRecord.Cause.ALLOWANCE,
     )
     rows[ArchivedAuditEvent] = ArchivedAuditEvent.objects.create(
         original_id=10**9, code=uuid.uuid4(), created_at=trade.created_at, actor_label="test", action="smoke"

@@ -12,9 +12,9 @@ from decimal import Decimal
 from typing import Any, cast
 
 import pytest
+from django.test import override_settings
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from django.test import override_settings
 from web3 import Web3
 
 from execution.fleet.models import OperatorWallet

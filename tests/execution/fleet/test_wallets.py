@@ -35,7 +35,9 @@ def test_it_refuses_a_changed_phrase_under_an_existing_fleet(fleet_wallets: list
 def test_staff_state_changes_need_a_reason_and_are_audited(fleet_wallets: list[OperatorWallet]) -> None:
     with pytest.raises(ValueError):
         wallet_set_state(wallet=fleet_wallets[1], state=OperatorWallet.State.DISABLED, reason=" ", actor="ops")
-    wallet_set_state(wallet=fleet_wallets[1], state=OperatorWallet.State.DISABLED, reason="gas key rotated", actor="ops")
+    wallet_set_state(
+        wallet=fleet_wallets[1], state=OperatorWallet.State.DISABLED, reason="gas key rotated", actor="ops"
+    )
     event = AuditEvent.objects.get(action="fleet.wallet_disabled")
     assert (event.reason, event.before["state"], event.after["state"]) == ("gas key rotated", "active", "disabled")
 
