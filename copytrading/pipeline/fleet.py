@@ -8,8 +8,8 @@ caps and exposure are the follower's (the row's account), exactly as for any oth
 from __future__ import annotations
 
 from datetime import datetime
-from functools import partial
 from decimal import Decimal
+from functools import partial
 
 from django.db import transaction
 

@@ -65,14 +65,15 @@ def settle_retry_after(attempt: int) -> timedelta:
 def follower_lock(address: str) -> Iterator[None]:
     """One settlement (or debt collection) at a time per follower wallet, across all workers."""
     if connection.vendor == "postgresql":
-        key = zlib.crc32(address.lower().encode())
+        # One bigint key: the fleet's namespace (0x464C, "FL") above the address's CRC-32.
+        key = (0x464C << 32) | zlib.crc32(address.lower().encode())
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_lock(%s, %s)", [0x464C, key])  # 0x464C: "FL"eet's namespace
+            cursor.execute("SELECT pg_advisory_lock(%s::bigint)", [key])
         try:
             yield
         finally:
             with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [0x464C, key])
+                cursor.execute("SELECT pg_advisory_unlock(%s::bigint)", [key])
         return
     with _LOCAL_GUARD:
         lock = _LOCAL_LOCKS.setdefault(address.lower(), threading.Lock())

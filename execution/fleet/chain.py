@@ -10,22 +10,24 @@ contract's per-copy record makes a reimbursement exactly once even then.
 from __future__ import annotations
 
 import time
-from typing import Any
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from django.conf import settings
 from django.views.decorators.debug import sensitive_variables
 from eth_utils.address import to_checksum_address
 from hexbytes import HexBytes
 from web3 import Web3
-from web3.exceptions import TransactionNotFound
+from web3.exceptions import TransactionNotFound, Web3RPCError
 
 from execution.fleet.keys import operator_account
 from execution.fleet.onchain import ContractCall
 
 TIP_WEI = 30 * 10**9  # Polygon's usual minimum priority fee (30 gwei)
 RPC_TIMEOUT_S = 10
+# How nodes say a raw transaction is already theirs (pending or mined): not an error on a re-send.
+_ALREADY_SENT = ("already known", "nonce too low", "already imported", "transaction already exists")
 
 
 class FleetChainNotConfigured(Exception):
@@ -97,9 +99,9 @@ def broadcast(*, w3: Web3, raw: str) -> None:
     """Send stored bytes; a node that already has them (or mined them) is not an error."""
     try:
         w3.eth.send_raw_transaction(HexBytes(raw))
-    except ValueError as exc:
+    except (ValueError, Web3RPCError) as exc:
         text = str(exc).lower()
-        if "already known" not in text and "nonce too low" not in text and "already imported" not in text:
+        if not any(known in text for known in _ALREADY_SENT):
             raise
 
 

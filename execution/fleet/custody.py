@@ -24,7 +24,7 @@ from execution.fleet.models import OperatorWallet
 from execution.venue.amounts import validate_order
 from execution.venue.auth import ApiCredentials
 from execution.venue.custody import custody_derive
-from execution.venue.environment import configured_sdk_config
+from execution.venue.environment import VenueSettings, configured_sdk_config
 from execution.venue.errors import SigningFailed
 from execution.venue.orders import MarketInfo, OrderRequest
 from execution.venue.payload import SignedOrderPayload
@@ -32,7 +32,8 @@ from execution.venue.signing import sign_for_wallet, wallet_classify
 from polyhunter.audit import Actor, audit_record, snapshot
 from polyhunter.lib.addresses import InvalidAddress, normalize_address
 
-_CREDENTIALS: dict[str, ApiCredentials] = {}
+# Keyed by venue and wallet: credentials one venue issued mean nothing to another.
+_CREDENTIALS: dict[tuple[str, str], ApiCredentials] = {}
 _CREDENTIALS_LOCK = threading.Lock()
 PUBLIC_FIELDS = ["mode", "signer_address", "funder_address", "signature_type"]
 
@@ -103,14 +104,16 @@ def fleet_sign(
 @sensitive_variables("signer")
 def fleet_api_credentials(*, wallet: OperatorWallet) -> ApiCredentials:
     """The operator wallet's CLOB L2 credentials: derived by L1 auth once per process, memory only."""
+    venue = VenueSettings.from_settings()
+    key = (venue.clob_url, wallet.address)
     with _CREDENTIALS_LOCK:
-        known = _CREDENTIALS.get(wallet.address)
+        known = _CREDENTIALS.get(key)
     if known is not None:
         return known
     signer = operator_account(wallet.index)
-    material = custody_derive(private_key=signer.key.hex())
+    material = custody_derive(private_key=signer.key.hex(), venue=venue)
     with _CREDENTIALS_LOCK:
-        _CREDENTIALS[wallet.address] = material.credentials
+        _CREDENTIALS[key] = material.credentials
     return material.credentials
 
 

@@ -1,0 +1,141 @@
+"""Fleet copies end to end on the local chain: the operator wallet buys on the simulated venue
+(matched on chain), the fill is confirmed, the shares go to the follower and the float comes back."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from copytrading.models import CopyTrade, Position
+from copytrading.pipeline.execute import copytrades_execute
+from copytrading.pipeline.fleet_settle import debt_recover, fleet_settle
+from copytrading.pipeline.settle import settle_due
+from copytrading.reasons import Reason
+from execution.fleet.models import DebtRecord, OperatorWallet
+from execution.models import GuardrailSettings
+from tests.copytrading.fleet.conftest import FleetWorld
+
+pytestmark = [pytest.mark.fleet, pytest.mark.django_db]
+UNIT = Decimal(10) ** 6
+
+
+def place_and_confirm(world: FleetWorld, row: CopyTrade) -> CopyTrade:
+    copytrades_execute(ids=[row.id], deployment=world.deployment)
+    row.refresh_from_db()
+    assert row.status == CopyTrade.Status.FILLED, (row.status, row.reason_code, row.reason_detail)
+    world.sim.advance_trades(to="CONFIRMED")
+    settle_due(deployment=world.deployment, now=timezone.now() + timedelta(minutes=1))
+    row.refresh_from_db()
+    assert row.status == CopyTrade.Status.SETTLEMENT_PENDING
+    return row
+
+
+def test_a_fleet_buy_gives_the_follower_the_shares_and_repays_the_float_exactly(fleet_world: FleetWorld) -> None:
+    account, owner = fleet_world.follower(pusd="100")
+    row = fleet_world.copy(account)
+    wallet_before = {w.address: fleet_world.pusd(w.address) for w in fleet_world.wallets}
+    row = place_and_confirm(fleet_world, row)
+    operator = OperatorWallet.objects.get(pk=row.operator_wallet_id)
+    assert row.signed_order is not None
+    assert row.signed_order["api_address"].lower() == operator.address  # type 0, signed by the operator
+    assert not Position.objects.filter(account=account).exists()  # nothing credited before settlement
+
+    assert fleet_settle(row.id) == "settled"
+    row.refresh_from_db()
+    owed = row.fill_usdc + row.fee_usdc
+    assert row.status == CopyTrade.Status.SETTLED
+    assert row.size_matched > 0
+    assert owed > row.fill_usdc  # a taker fee was paid, and is repaid
+    assert fleet_world.shares(owner.address, int(row.token_id)) == row.size_matched * UNIT
+    assert fleet_world.shares(operator.address, int(row.token_id)) == 0
+    assert fleet_world.pusd(owner.address) == (Decimal(100) - owed) * UNIT
+    assert fleet_world.pusd(operator.address) == wallet_before[operator.address]  # float back, exactly
+    position = Position.objects.get(account=account, token_id=row.token_id)
+    assert position.shares == row.size_matched
+    assert fleet_settle(row.id) == "noop"  # again: nothing moves twice
+    assert fleet_world.pusd(owner.address) == (Decimal(100) - owed) * UNIT
+    assert OperatorWallet.objects.get(pk=operator.pk).lease_holder == ""
+
+
+def test_a_revoked_allowance_is_one_debt_stops_copies_and_is_collected_once(fleet_world: FleetWorld) -> None:
+    account, owner = fleet_world.follower(pusd="100", allowance=None)
+    row = place_and_confirm(fleet_world, fleet_world.copy(account))
+    assert fleet_settle(row.id) == "debt"
+    assert fleet_settle(row.id) == "noop"
+    row.refresh_from_db()
+    debt = DebtRecord.objects.get(copy_trade_id=row.id)
+    assert (row.status, row.reason_code) == (CopyTrade.Status.DEBT, Reason.REIMBURSEMENT_OWED)
+    assert (debt.cause, debt.amount_usdc, debt.state) == ("allowance", row.fill_usdc + row.fee_usdc, "open")
+    assert fleet_world.shares(owner.address, int(row.token_id)) == row.size_matched * UNIT
+
+    assert GuardrailSettings.current().fleet_debt_threshold_usdc == 0
+    blocked = fleet_world.copy(account)
+    copytrades_execute(ids=[blocked.id], deployment=fleet_world.deployment)
+    blocked.refresh_from_db()
+    assert (blocked.status, blocked.reason_code) == (CopyTrade.Status.SKIPPED, Reason.DEBT_OUTSTANDING)
+
+    assert debt_recover(debt.id) == "failed"  # still no allowance: backed off, not lost
+    debt.refresh_from_db()
+    assert (debt.state, debt.attempts) == ("open", 1)
+    fleet_world.tools.approve(owner, pusd=Decimal(100))
+    before = fleet_world.pusd(owner.address)
+    assert debt_recover(debt.id) == "collected"
+    assert debt_recover(debt.id) == "noop"
+    assert before - fleet_world.pusd(owner.address) == debt.amount_usdc * UNIT  # exactly once
+    row.refresh_from_db()
+    assert row.status == CopyTrade.Status.SETTLED
+    assert DebtRecord.objects.filter(account=account).count() == 1
+
+
+def test_a_reimbursement_sent_but_not_mined_is_read_back_not_sent_again(
+    fleet_world: FleetWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker's wait ends before the node mines (a node not mining, or a worker killed after
+    sending): the next run finds the recorded transaction, and the copy is settled once."""
+    account, owner = fleet_world.follower(pusd="100")
+    row = place_and_confirm(fleet_world, fleet_world.copy(account))
+    w3 = fleet_world.chain.w3
+    assert w3 is not None
+    monkeypatch.setattr("copytrading.pipeline.fleet_settle.MINE_WAIT_S", 0.2)
+    w3.provider.make_request("evm_setAutomine", [False])  # type: ignore[arg-type]
+    try:
+        assert fleet_settle(row.id) == "waiting"
+    finally:
+        w3.provider.make_request("evm_setAutomine", [True])  # type: ignore[arg-type]
+    w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+    row.refresh_from_db()
+    assert "push" in row.settlement_txs
+    for _ in range(3):
+        fleet_settle(row.id)
+        row.refresh_from_db()
+    assert row.status == CopyTrade.Status.SETTLED
+    owed = row.fill_usdc + row.fee_usdc
+    assert fleet_world.pusd(owner.address) == (Decimal(100) - owed) * UNIT
+    nonces = [tx["nonce"] for name, tx in row.settlement_txs.items() if name in ("push", "reimburse")]
+    assert len(set(nonces)) == 2
+
+
+def test_followers_sharing_one_operator_wallet_take_turns_and_never_share_a_nonce(fleet_world: FleetWorld) -> None:
+    OperatorWallet.objects.exclude(pk=fleet_world.wallets[0].pk).update(state=OperatorWallet.State.DISABLED)
+    (first, _), (second, _) = fleet_world.follower(), fleet_world.follower()
+    one = place_and_confirm(fleet_world, fleet_world.copy(first))
+    busy = fleet_world.copy(second)
+    copytrades_execute(ids=[busy.id], deployment=fleet_world.deployment)
+    busy.refresh_from_db()
+    assert (busy.status, busy.reason_code) == (CopyTrade.Status.SKIPPED, Reason.NO_OPERATOR_WALLET)
+    assert "busy" in busy.reason_detail
+    assert fleet_settle(one.id) == "settled"
+    two = place_and_confirm(fleet_world, fleet_world.copy(second))
+    assert two.operator_wallet_id == one.operator_wallet_id
+    assert fleet_settle(two.id) == "settled"
+    nonces = [
+        tx["nonce"]
+        for row in CopyTrade.objects.filter(id__in=[one.id, two.id])
+        for name, tx in row.settlement_txs.items()
+        if name in ("push", "reimburse")
+    ]
+    assert len(nonces) == 4
+    assert len(set(nonces)) == 4
