@@ -5,6 +5,7 @@ from datetime import datetime
 from django.conf import settings
 from django.db import models
 
+from execution.fleet.models import ChainTransaction as ChainTransaction  # one app: its models are collected here
 from polyhunter.fields import MoneyField
 from polyhunter.lib.rows import select_one
 
