@@ -61,6 +61,14 @@ class ChainTransaction(models.Model):
             models.UniqueConstraint(
                 fields=["wallet", "nonce"], condition=~Q(state="replaced"), name="chaintx_one_per_nonce"
             ),
+            # One live or mined transaction per copy and purpose: a retried settlement step gets the
+            # row it already has (send_tracked), never a second transaction; after a revert or a drop
+            # a new one may be sent (a debt retried once the follower restored the allowance).
+            models.UniqueConstraint(
+                fields=["copy_id", "purpose"],
+                condition=Q(state__in=["sent", "mined"]),
+                name="chaintx_one_live_per_copy_step",
+            ),
         ]
         indexes = [
             # monitor_transactions: the SENT rows, by wallet and nonce.

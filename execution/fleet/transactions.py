@@ -159,17 +159,33 @@ def send_tracked(
     """Sign `call` from `account` at the wallet's next nonce, commit its row, then broadcast it.
 
     Returns the row, SENT; its `last_error` is set when the broadcast failed (the monitor
-    re-broadcasts the same bytes). Must be called outside any database transaction.
+    re-broadcasts the same bytes). A copy's step (`copy_id`, `purpose`) that already has a SENT or
+    MINED transaction returns that row and sends nothing: a retried actor cannot pay twice in gas
+    or race its own transaction. Must be called outside any database transaction.
     """
     if connection.in_atomic_block:
         raise OpenTransaction("send_tracked commits its row before sending: call it outside transaction.atomic")
     fees = fresh_fees(w3=w3)
     with transaction.atomic():
         _lock_wallet(account.address)
+        existing = tracked_step(copy_id=copy_id, purpose=purpose) if copy_id is not None else None
+        if existing is not None and existing.state in (ChainTransaction.State.SENT, ChainTransaction.State.MINED):
+            return existing
         nonce = _next_nonce(w3=w3, wallet=account.address)
         row = _signed_row(w3=w3, account=account, call=call, nonce=nonce, fees=fees, purpose=purpose, copy_id=copy_id)
     _broadcast(w3=w3, row=row, again=False)
     return row
+
+
+def tracked_step(*, copy_id: int, purpose: str) -> ChainTransaction | None:
+    """The latest transaction of a copy's settlement step that was not replaced (its state is the
+    step's state: SENT in flight, MINED done, REVERTED or DROPPED to decide again), or None."""
+    return (
+        ChainTransaction.objects.filter(copy_id=copy_id, purpose=purpose)
+        .exclude(state=ChainTransaction.State.REPLACED)
+        .order_by("-pk")
+        .first()
+    )
 
 
 def _receipt(w3: Web3, tx_hash: str) -> Any:

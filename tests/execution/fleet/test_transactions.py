@@ -20,6 +20,7 @@ from execution.fleet.transactions import (
     bumped,
     monitor_transactions,
     send_tracked,
+    tracked_step,
 )
 from execution.simulator.chain.local import LocalChain
 from execution.simulator.chain.node import AnvilNode
@@ -87,6 +88,23 @@ def test_a_tracked_reimbursement_is_persisted_sent_and_then_recorded_mined(fleet
     assert row.block_number is not None
     assert fleet.pusd_of(fleet.operator.address) == 2_000_000
     assert monitor(fleet) == {}
+
+
+def test_a_retried_step_gets_its_transaction_back_and_a_reverted_one_may_be_sent_again(fleet: Fleet) -> None:
+    row = reimburse(fleet, 6)  # no allowance granted: it reverts
+    assert reimburse(fleet, 6).pk == row.pk  # in flight: the same row, nothing sent
+    assert monitor(fleet) == {"reverted": 1}
+    assert tracked_step(copy_id=6, purpose="reimburse") == row
+    assert fleet.pusd_of(fleet.operator.address) == 0
+
+    fleet.approve(fleet.follower, pusd=Decimal(2))  # restored: the step is sent again, once
+    again = reimburse(fleet, 6)
+    assert again.pk != row.pk
+    assert again.nonce == row.nonce + 1
+    assert monitor(fleet) == {"mined": 1}
+    assert reimburse(fleet, 6).pk == again.pk
+    assert ChainTransaction.objects.count() == 2
+    assert fleet.pusd_of(fleet.operator.address) == 2_000_000
 
 
 def test_it_refuses_to_send_inside_an_open_database_transaction(fleet: Fleet) -> None:
