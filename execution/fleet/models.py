@@ -73,6 +73,8 @@ class ChainTransaction(models.Model):
         indexes = [
             # monitor_transactions: the SENT rows, by wallet and nonce.
             models.Index(fields=["wallet", "nonce"], condition=Q(state="sent"), name="chaintx_sent"),
+            # /metrics: the last day's transactions by state.
+            models.Index(fields=["sent_at"], name="chaintx_sent_at"),
         ]
 
     def __str__(self) -> str:

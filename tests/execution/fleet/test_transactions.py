@@ -14,7 +14,7 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from execution.fleet.models import ChainTransaction
-from execution.fleet.onchain import ContractCall, is_settled, reimburse_call
+from execution.fleet.onchain import ContractCall, is_settled, read_wallet, reimburse_call
 from execution.fleet.transactions import (
     OpenTransaction,
     bumped,
@@ -196,12 +196,19 @@ def test_a_transaction_the_node_lost_is_rebroadcast_from_its_stored_bytes(
     row = reimburse(fleet, 31)
     manual_mining.rpc("anvil_dropTransaction", [row.tx_hash])
 
+    before = read_wallet(w3=fleet.w3, pusd=fleet.pusd, address=fleet.operator.address)
+    assert (before.nonce_latest, before.nonce_pending) == (0, 0)
+
     assert monitor(fleet) == {"rebroadcast": 1}
+    assert read_wallet(w3=fleet.w3, pusd=fleet.pusd, address=fleet.operator.address).nonce_pending == 1
     mine(manual_mining)
     assert monitor(fleet) == {"mined": 1}
     row.refresh_from_db()
     assert (row.state, row.attempts) == (State.MINED, 2)
     assert ChainTransaction.objects.count() == 1
+    after = read_wallet(w3=fleet.w3, pusd=fleet.pusd, address=fleet.operator.address)
+    assert (after.pusd, after.nonce_latest, after.nonce_pending) == (Decimal(2), 1, 1)
+    assert 0 < after.gas_wei < before.gas_wei
 
 
 def test_a_dropped_transaction_whose_nonce_another_one_used_is_marked_dropped(
