@@ -6,6 +6,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+import execution.fleet.admin  # noqa: F401 - registers ChainTransactionAdmin (the app's admin is this module)
 from accounts.models import SessionKey
 from execution.models import GuardrailSettings, TradingSwitch, VenueHealth
 from execution.session_custody import session_rotate, session_rotation_progress
@@ -89,7 +90,3 @@ class SessionKeyAdmin(ReadOnlyAdmin):
             f"signing until then); {progress.moved} with no rotation pending.",
             messages.SUCCESS,
         )
-
-
-# Fleet mode's admin lives with its services; imported here so autodiscovery registers it.
-from execution.fleet import admin as _fleet_admin  # noqa: E402, F401

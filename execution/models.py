@@ -6,6 +6,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 
+from execution.fleet.models import ChainTransaction, DebtRecord, OperatorWallet  # one app: collected here
 from polyhunter.fields import MoneyField
 from polyhunter.lib.rows import select_one
 
@@ -151,7 +152,4 @@ class VenueHealth(models.Model):
         return row
 
 
-# Fleet mode's models live with their services; imported here so the app registry finds them.
-from execution.fleet.models import DebtRecord, OperatorWallet  # noqa: E402
-
-__all__ = ["DebtRecord", "GuardrailSettings", "OperatorWallet", "TradingSwitch", "VenueHealth"]
+__all__ = ["ChainTransaction", "DebtRecord", "GuardrailSettings", "OperatorWallet", "TradingSwitch", "VenueHealth"]

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('accounts', '0003_secrets_bound_to_owner'),
         ('copytrading', '0007_people_pages'),
-        ('execution', '0005_fleet'),
+        ('execution', '0006_fleet'),
     ]
 
     operations = [

@@ -80,8 +80,8 @@ def new_account() -> LocalAccount:
     return cast(LocalAccount, Account.create())
 
 
-@pytest.fixture
-def fleet(chain: LocalChain) -> Fleet:
+def deploy_fleet(chain: LocalChain) -> Fleet:
+    """The settlement contract on `chain`, a registered operator (POL, no pUSD) and a follower (100 pUSD)."""
     assert chain.w3 is not None
     admin_key = dev_account(8).key.hex()
     pusd, ctf = chain.info.contracts["pusd"], chain.info.contracts["ctf"]
@@ -91,6 +91,18 @@ def fleet(chain: LocalChain) -> Fleet:
     chain.fund(follower.address, pol="10", pusd="100", approve=False)
     register_operator(w3=chain.w3, admin_key=admin_key, settlement=settlement, operator=operator.address)
     return Fleet(chain, chain.w3, settlement, pusd, ctf, admin_key, operator, follower)
+
+
+@pytest.fixture
+def fleet(chain: LocalChain) -> Fleet:
+    return deploy_fleet(chain)
+
+
+@pytest.fixture
+def approved_fleet(fleet: Fleet) -> Fleet:
+    """The follower granted the settlement contract 10 pUSD."""
+    fleet.approve(fleet.follower, pusd=Decimal(10))
+    return fleet
 
 
 @pytest.fixture

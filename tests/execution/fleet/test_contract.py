@@ -17,6 +17,7 @@ from execution.fleet.onchain import (
     follower_approvals,
     is_operator,
     is_settled,
+    proceeds_call,
     pull_shares_call,
     push_shares_call,
     register_operator,
@@ -172,6 +173,13 @@ def test_the_operator_pushes_shares_to_the_follower(fleet: Fleet) -> None:
     sent(fleet, fleet.operator, push)
     assert fleet.shares_of(fleet.follower.address, token) == 1_250_000
     assert fleet.shares_of(fleet.operator.address, token) == 750_000
+
+
+def test_the_operator_pays_sale_proceeds_to_the_follower(fleet: Fleet) -> None:
+    fleet.chain.fund(fleet.operator.address, pusd="20", approve=False)
+    sent(fleet, fleet.operator, proceeds_call(pusd=fleet.pusd, follower=fleet.follower.address, amount=Decimal("7.5")))
+    assert fleet.pusd_of(fleet.follower.address) == 107_500_000
+    assert fleet.pusd_of(fleet.operator.address) == 12_500_000
 
 
 @pytest.mark.parametrize("amount", ["0.0000001", "0", "-1", "NaN"])

@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0003_secrets_bound_to_owner'),
-        ('execution', '0004_default_follow_daily_cap'),
+        ('execution', '0005_chain_transactions'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
