@@ -186,12 +186,10 @@ class CopyTrade(models.Model):
         related_name="+",
         help_text="Fleet mode: the operator wallet that placed it and settles it.",
     )
-    settlement_txs = models.JSONField(
-        default=dict,
-        blank=True,
-        editable=False,
-        help_text="Fleet mode: each settlement transaction (push, reimburse) as signed before it was sent: "
-        "hash, nonce, raw bytes.",
+    settle_attempts = models.PositiveIntegerField(
+        default=0,
+        help_text="Fleet mode: settlement runs that had to wait (backoff); its transactions are ChainTransaction "
+        "rows with this copy's id.",
     )
 
     lease_owner = models.CharField(max_length=80, blank=True)

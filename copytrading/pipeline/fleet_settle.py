@@ -9,8 +9,11 @@ and recorded on the row (hash, nonce, raw bytes) *before* it is broadcast:
    which pulls it follower → operator under the follower's allowance and records the copy id, so
    a retried, replayed or replaced transaction can never charge twice.
 
-A run that finds a leg already recorded reads its receipt (and re-broadcasts the same bytes if
-the node lost it) instead of signing again: a worker killed after sending settles once. The
+Each leg goes through ``execution.fleet.transactions.send_tracked`` (a ChainTransaction row with
+the raw bytes committed before the broadcast, one live transaction per copy and purpose): a run
+that finds a leg already sent waits for its receipt instead of signing again, and the monitor
+re-broadcasts lost bytes and replaces stuck ones at the same nonce. A worker killed after sending
+settles once. Must run outside a database transaction (each leg commits before it is sent). The
 position is credited when the shares have arrived (SETTLED, or DEBT when the reimbursement
 failed: a DebtRecord, exactly one per copy, that the recovery actor collects later).
 
@@ -35,10 +38,11 @@ from django.utils import timezone
 from copytrading.models import CopyTrade
 from copytrading.pipeline.positions import Fill, positions_apply_fills
 from copytrading.reasons import Reason
-from execution.fleet.chain import FleetChain, SignedTx, broadcast, fleet_chain, next_nonce, sign_call, wait_mined
+from execution.fleet.chain import FleetChain, fleet_chain, wait_mined
 from execution.fleet.checkout import holder_for_copy, wallet_checkin, wallet_reacquire
 from execution.fleet.debts import debt_attempt_failed, debt_collected, debt_record
-from execution.fleet.models import DebtRecord, OperatorWallet
+from execution.fleet.keys import operator_account
+from execution.fleet.models import ChainTransaction, DebtRecord, OperatorWallet
 from execution.fleet.onchain import (
     ContractCall,
     follower_approvals,
@@ -47,6 +51,7 @@ from execution.fleet.onchain import (
     reimburse_call,
     revert_reason,
 )
+from execution.fleet.transactions import send_tracked, tracked_step
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +112,7 @@ def _settle(row: CopyTrade, wallet: OperatorWallet, chain: FleetChain, *, now: d
     push = push_shares_call(
         ctf=chain.ctf, operator=wallet.address, follower=follower, token_id=int(row.token_id), shares=row.size_matched
     )
-    pushed = _leg(row, wallet, chain, name="push", call=push)
+    pushed = _leg(row, wallet, chain, purpose=ChainTransaction.Purpose.PUSH, call=push)
     if pushed is None:
         return _later(row, "waiting for the share transfer to be mined", now=now)
     if pushed == 0:
@@ -117,11 +122,11 @@ def _settle(row: CopyTrade, wallet: OperatorWallet, chain: FleetChain, *, now: d
     if is_settled(w3=chain.w3, settlement=chain.settlement, copy_id=row.id):
         return _finish(row, wallet, status=CopyTrade.Status.SETTLED, now=now)
     call = reimburse_call(settlement=chain.settlement, copy_id=row.id, follower=follower, amount=amount)
-    if "reimburse" not in row.settlement_txs:
+    if tracked_step(copy_id=row.id, purpose=ChainTransaction.Purpose.REIMBURSE) is None:
         refused = revert_reason(w3=chain.w3, call=call, sender=wallet.address)
         if refused is not None:
             return _debt(row, wallet, chain, amount=amount, detail=refused, now=now)
-    paid = _leg(row, wallet, chain, name="reimburse", call=call)
+    paid = _leg(row, wallet, chain, purpose=ChainTransaction.Purpose.REIMBURSE, call=call)
     if paid is None:
         return _later(row, "waiting for the reimbursement to be mined", now=now)
     if paid == 1 or is_settled(w3=chain.w3, settlement=chain.settlement, copy_id=row.id):
@@ -129,23 +134,26 @@ def _settle(row: CopyTrade, wallet: OperatorWallet, chain: FleetChain, *, now: d
     return _debt(row, wallet, chain, amount=amount, detail="the reimbursement transaction reverted", now=now)
 
 
-def _leg(row: CopyTrade, wallet: OperatorWallet, chain: FleetChain, *, name: str, call: ContractCall) -> int | None:
-    """Mined status of the copy's ``name`` transaction: signed and recorded first if there is none."""
-    recorded = row.settlement_txs.get(name)
-    if recorded is None:
-        nonce = next_nonce(w3=chain.w3, address=wallet.address)
-        signed = sign_call(w3=chain.w3, index=wallet.index, call=call, nonce=nonce)
-        _record(row, wallet, name=name, signed=signed)
-        recorded = signed.as_record()
-    broadcast(w3=chain.w3, raw=str(recorded["raw"]))  # a no-op for a node that already has it
-    return wait_mined(w3=chain.w3, tx_hash=str(recorded["hash"]), timeout_s=MINE_WAIT_S)
+def _leg(row: CopyTrade, wallet: OperatorWallet, chain: FleetChain, *, purpose: str, call: ContractCall) -> int | None:
+    """1 (mined), 0 (reverted) or None (not mined yet) for the copy's ``purpose`` transaction,
+    sent (tracked) first when it has none or its last one was dropped."""
+    return _tracked(wallet, chain, copy_id=row.id, purpose=purpose, call=call)
 
 
-def _record(row: CopyTrade, wallet: OperatorWallet, *, name: str, signed: SignedTx) -> None:
-    row.settlement_txs = {**row.settlement_txs, name: signed.as_record()}
-    with transaction.atomic():
-        CopyTrade.objects.filter(pk=row.pk).update(settlement_txs=row.settlement_txs, updated_at=timezone.now())
-        OperatorWallet.objects.filter(pk=wallet.pk).update(last_nonce=signed.nonce, updated_at=timezone.now())
+def _tracked(
+    wallet: OperatorWallet, chain: FleetChain, *, copy_id: int, purpose: str, call: ContractCall
+) -> int | None:
+    tx = tracked_step(copy_id=copy_id, purpose=purpose)
+    if tx is None or tx.state == ChainTransaction.State.DROPPED:
+        tx = send_tracked(
+            w3=chain.w3, account=operator_account(wallet.index), call=call, purpose=purpose, copy_id=copy_id
+        )
+        OperatorWallet.objects.filter(pk=wallet.pk).update(last_nonce=tx.nonce, updated_at=timezone.now())
+    if tx.state == ChainTransaction.State.MINED:
+        return 1
+    if tx.state == ChainTransaction.State.REVERTED:
+        return 0
+    return wait_mined(w3=chain.w3, tx_hash=tx.tx_hash, timeout_s=MINE_WAIT_S)
 
 
 def _debt(
@@ -196,12 +204,11 @@ def _finish(row: CopyTrade, wallet: OperatorWallet, *, status: str, now: datetim
 
 def _later(row: CopyTrade, why: str, *, now: datetime | None) -> str:
     now = now or timezone.now()
-    tries = int(row.settlement_txs.get("tries", 0)) + 1
-    row.settlement_txs = {**row.settlement_txs, "tries": tries}
+    row.settle_attempts += 1
     CopyTrade.objects.filter(pk=row.pk, status=CopyTrade.Status.SETTLEMENT_PENDING).update(
-        settlement_txs=row.settlement_txs,
+        settle_attempts=row.settle_attempts,
         reason_detail=why[:300],
-        next_check_at=now + settle_retry_after(tries),
+        next_check_at=now + settle_retry_after(row.settle_attempts),
         updated_at=now,
     )
     return "waiting"
@@ -246,12 +253,7 @@ def _collect(debt: DebtRecord, wallet: OperatorWallet, chain: FleetChain, *, now
     )
     refused = revert_reason(w3=chain.w3, call=call, sender=wallet.address)
     if refused is None:
-        signed = sign_call(
-            w3=chain.w3, index=wallet.index, call=call, nonce=next_nonce(w3=chain.w3, address=wallet.address)
-        )
-        OperatorWallet.objects.filter(pk=wallet.pk).update(last_nonce=signed.nonce, updated_at=timezone.now())
-        broadcast(w3=chain.w3, raw=signed.raw)
-        wait_mined(w3=chain.w3, tx_hash=signed.tx_hash, timeout_s=MINE_WAIT_S)
+        _tracked(wallet, chain, copy_id=debt.copy_trade_id, purpose=ChainTransaction.Purpose.REIMBURSE, call=call)
     if is_settled(w3=chain.w3, settlement=chain.settlement, copy_id=debt.copy_trade_id):
         return _collected(debt, now=now)
     seen = follower_approvals(

@@ -14,11 +14,13 @@ from copytrading.pipeline.execute import copytrades_execute
 from copytrading.pipeline.fleet_settle import debt_recover, fleet_settle
 from copytrading.pipeline.settle import settle_due
 from copytrading.reasons import Reason
-from execution.fleet.models import DebtRecord, OperatorWallet
+from execution.fleet.models import ChainTransaction, DebtRecord, OperatorWallet
+from execution.fleet.transactions import tracked_step
 from execution.models import GuardrailSettings
 from tests.copytrading.fleet.conftest import FleetWorld
 
-pytestmark = [pytest.mark.fleet, pytest.mark.django_db]
+# Settlement commits each transaction's row before sending it: real transactions, not a test's.
+pytestmark = [pytest.mark.fleet, pytest.mark.django_db(transaction=True)]
 UNIT = Decimal(10) ** 6
 
 
@@ -38,7 +40,8 @@ def test_a_fleet_buy_gives_the_follower_the_shares_and_repays_the_float_exactly(
     row = fleet_world.copy(account)
     wallet_before = {w.address: fleet_world.pusd(w.address) for w in fleet_world.wallets}
     row = place_and_confirm(fleet_world, row)
-    operator = OperatorWallet.objects.get(pk=row.operator_wallet_id)
+    assert row.operator_wallet is not None
+    operator = row.operator_wallet
     assert row.signed_order is not None
     assert row.signed_order["api_address"].lower() == operator.address  # type 0, signed by the operator
     assert not Position.objects.filter(account=account).exists()  # nothing credited before settlement
@@ -106,16 +109,16 @@ def test_a_reimbursement_sent_but_not_mined_is_read_back_not_sent_again(
     finally:
         w3.provider.make_request("evm_setAutomine", [True])  # type: ignore[arg-type]
     w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
-    row.refresh_from_db()
-    assert "push" in row.settlement_txs
+    assert tracked_step(copy_id=row.id, purpose="push") is not None
     for _ in range(3):
         fleet_settle(row.id)
         row.refresh_from_db()
     assert row.status == CopyTrade.Status.SETTLED
     owed = row.fill_usdc + row.fee_usdc
     assert fleet_world.pusd(owner.address) == (Decimal(100) - owed) * UNIT
-    nonces = [tx["nonce"] for name, tx in row.settlement_txs.items() if name in ("push", "reimburse")]
-    assert len(set(nonces)) == 2
+    sent = ChainTransaction.objects.filter(copy_id=row.id)
+    assert sorted(sent.values_list("purpose", flat=True)) == ["push", "reimburse"]  # one of each, never resent
+    assert len(set(sent.values_list("nonce", flat=True))) == 2
 
 
 def test_followers_sharing_one_operator_wallet_take_turns_and_never_share_a_nonce(fleet_world: FleetWorld) -> None:
@@ -131,11 +134,6 @@ def test_followers_sharing_one_operator_wallet_take_turns_and_never_share_a_nonc
     two = place_and_confirm(fleet_world, fleet_world.copy(second))
     assert two.operator_wallet_id == one.operator_wallet_id
     assert fleet_settle(two.id) == "settled"
-    nonces = [
-        tx["nonce"]
-        for row in CopyTrade.objects.filter(id__in=[one.id, two.id])
-        for name, tx in row.settlement_txs.items()
-        if name in ("push", "reimburse")
-    ]
+    nonces = list(ChainTransaction.objects.filter(copy_id__in=[one.id, two.id]).values_list("nonce", flat=True))
     assert len(nonces) == 4
     assert len(set(nonces)) == 4
