@@ -37,6 +37,7 @@ from copytrading.pipeline.sweep import sweep_deployment
 from copytrading.protection import positions_protect
 from execution.fleet.debts import debts_due
 from execution.fleet.keys import fleet_size
+from execution.fleet.wallets import fleet_monitor
 from polyhunter.broker import (
     DATABASE_MAX_BACKOFF_MS,
     DATABASE_MIN_BACKOFF_MS,
@@ -193,6 +194,13 @@ def fleet_tick() -> None:
     for debt_id in debts_due():
         recover_debt.send(debt_id)
     fleet_release_ended()
+    monitor_fleet_transactions.send()
+
+
+@dramatiq.actor(queue_name=FLEET_QUEUE, max_retries=0, time_limit=120_000)
+def monitor_fleet_transactions() -> None:
+    """Receipts, stuck replacements (same nonce, higher fees), lost bytes and nonce gaps."""
+    fleet_monitor()
 
 
 # Exits have their own queue (and their own workers in production), so an exit never waits

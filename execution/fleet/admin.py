@@ -12,6 +12,7 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
+from execution.fleet.debts import debt_forgive, debt_retry_now
 from execution.fleet.models import ChainTransaction, DebtRecord, OperatorWallet
 from execution.fleet.wallets import wallet_set_state
 from polyhunter.admin import BoundedCountPaginator, ReadOnlyAdmin, ask_reason
@@ -152,3 +153,25 @@ class DebtRecordAdmin(ReadOnlyAdmin):
     list_filter = ["state", "cause"]
     search_fields = ["follower_address", "operator_address", "account__user__username", "=copy_trade_id"]
     list_select_related = ["account__user"]
+    actions = ["retry_selected", "forgive_selected"]
+
+    def has_manage_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.has_perm("execution.change_debtrecord"))
+
+    @admin.action(description="Retry collection now (asks for a reason)", permissions=["manage"])
+    def retry_selected(self, request: HttpRequest, queryset: QuerySet[DebtRecord]) -> Any:
+        return self._with_reason(request, queryset, "retry_selected", "Retry collection", debt_retry_now)
+
+    @admin.action(description="Forgive: write off (asks for a reason)", permissions=["manage"])
+    def forgive_selected(self, request: HttpRequest, queryset: QuerySet[DebtRecord]) -> Any:
+        return self._with_reason(request, queryset, "forgive_selected", "Forgive", debt_forgive)
+
+    def _with_reason(
+        self, request: HttpRequest, queryset: QuerySet[DebtRecord], action: str, title: str, service: Any
+    ) -> Any:
+        reason = ask_reason(self, request, queryset, action=action, title=title)
+        if not isinstance(reason, str):
+            return reason
+        done = sum(bool(service(debt=debt, reason=reason, actor=request.user)) for debt in queryset)
+        self.message_user(request, f"{title}: {done} open debt(s).", messages.SUCCESS)
+        return None

@@ -61,3 +61,30 @@ def test_a_viewer_cannot_drain(fleet_wallets: list[OperatorWallet], viewer_clien
     url = "/admin/execution/operatorwallet/"
     viewer_client.post(url, {"action": "draining_selected", "_selected_action": [fleet_wallets[0].pk], "reason": "x"})
     assert OperatorWallet.objects.get(pk=fleet_wallets[0].pk).state == OperatorWallet.State.ACTIVE
+
+
+def test_staff_forgive_and_retry_debts_with_a_reason(fleet_wallets: list[OperatorWallet], staff_client: Client) -> None:
+    from decimal import Decimal
+
+    from execution.fleet.models import DebtRecord
+    from tests.factories import make_account
+
+    debt = DebtRecord.objects.create(
+        account=make_account(),
+        copy_trade_id=41,
+        follower_address="0x" + "f0" * 20,
+        operator_address=fleet_wallets[0].address,
+        amount_usdc=Decimal("5.6"),
+        cause=DebtRecord.Cause.ALLOWANCE,
+    )
+    url = "/admin/execution/debtrecord/"
+    assert "5.6" in staff_client.get(url).content.decode()
+    staff_client.post(url, {"action": "retry_selected", "_selected_action": [debt.pk], "reason": "follower topped up"})
+    assert AuditEvent.objects.filter(action="fleet.debt_retry", reason="follower topped up").exists()
+    pick = {"action": "forgive_selected", "_selected_action": [debt.pk]}
+    assert "reason" in staff_client.post(url, pick).content.decode()
+    assert DebtRecord.objects.get(pk=debt.pk).state == DebtRecord.State.OPEN
+    staff_client.post(url, {**pick, "reason": "goodwill, ticket 12"})
+    debt.refresh_from_db()
+    assert (debt.state, debt.resolved_by is not None) == (DebtRecord.State.FORGIVEN, True)
+    assert AuditEvent.objects.get(action="fleet.debt_forgive").reason == "goodwill, ticket 12"
