@@ -17,6 +17,7 @@ from copytrading.models import CopyTrade
 from copytrading.pipeline.leases import finish
 from copytrading.reasons import Reason
 from execution.fleet.checkout import holder_for_copy, wallet_checkin, wallet_checkout
+from execution.fleet.custody import fleet_ready
 from execution.fleet.debts import debts_open_total
 from execution.fleet.models import OperatorWallet
 from execution.models import GuardrailSettings
@@ -30,7 +31,11 @@ _DONE = CopyTrade.TERMINAL
 
 
 def fleet_checkout(row: CopyTrade, *, notional: Decimal, fee: Decimal) -> OperatorWallet | None:
-    """The operator wallet this copy signs with, leased; None when the row was skipped instead."""
+    """The operator wallet this copy signs with, leased; None when the row was ended instead."""
+    if not fleet_ready(row.account):
+        detail = "grant the pUSD allowance to PolyHunter's settlement contract (custody page) to start copying"
+        finish([row], status=CopyTrade.Status.BLOCKED, reason=Reason.CUSTODY_NOT_READY, detail=detail)
+        return None
     owed = debts_open_total(account_id=row.account_id)
     if owed > GuardrailSettings.current().fleet_debt_threshold_usdc:
         finish([row], status=CopyTrade.Status.SKIPPED, reason=Reason.DEBT_OUTSTANDING, detail=f"{owed} pUSD owed")

@@ -21,6 +21,7 @@ from accounts.models import TradingAccount
 from execution.fleet.checkout import wallet_held_by
 from execution.fleet.keys import fleet_size, operator_account
 from execution.fleet.models import OperatorWallet
+from execution.fleet.setup import fleet_allowance_granted
 from execution.venue.amounts import validate_order
 from execution.venue.auth import ApiCredentials
 from execution.venue.custody import custody_derive
@@ -43,10 +44,12 @@ class FleetCustodyError(Exception):
 
 
 def fleet_ready(account: TradingAccount) -> bool:
-    """A fleet account can copy once the fleet is configured and its wallet is known; the
-    approvals are read from the chain on its custody page and at settlement (a missing allowance
-    becomes a debt, which then stops its copies)."""
-    return account.mode == TradingAccount.Mode.FLEET and bool(account.funder_address) and fleet_size() > 0
+    """A fleet account copies once the fleet is configured, its wallet is known and the chain
+    shows its pUSD allowance to our settlement contract (read at most once a minute). An allowance
+    revoked later is found at settlement: a debt, which then stops its copies."""
+    if account.mode != TradingAccount.Mode.FLEET or not account.funder_address or fleet_size() == 0:
+        return False
+    return fleet_allowance_granted(account)
 
 
 def custody_set_fleet(*, account: TradingAccount, funder_address: str, actor: Actor) -> TradingAccount:

@@ -7,6 +7,8 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from copytrading.models import CopyTrade, Position
@@ -63,9 +65,12 @@ def test_a_fleet_buy_gives_the_follower_the_shares_and_repays_the_float_exactly(
     assert OperatorWallet.objects.get(pk=operator.pk).lease_holder == ""
 
 
-def test_a_revoked_allowance_is_one_debt_stops_copies_and_is_collected_once(fleet_world: FleetWorld) -> None:
-    account, owner = fleet_world.follower(pusd="100", allowance=None)
+def test_a_revoked_allowance_is_one_debt_stops_copies_and_is_collected_once(
+    fleet_world: FleetWorld, client: Client
+) -> None:
+    account, owner = fleet_world.follower(pusd="100")
     row = place_and_confirm(fleet_world, fleet_world.copy(account))
+    fleet_world.tools.approve(owner, pusd=Decimal(0))  # the follower revokes the allowance
     assert fleet_settle(row.id) == "debt"
     assert fleet_settle(row.id) == "noop"
     row.refresh_from_db()
@@ -79,6 +84,14 @@ def test_a_revoked_allowance_is_one_debt_stops_copies_and_is_collected_once(flee
     copytrades_execute(ids=[blocked.id], deployment=fleet_world.deployment)
     blocked.refresh_from_db()
     assert (blocked.status, blocked.reason_code) == (CopyTrade.Status.SKIPPED, Reason.DEBT_OUTSTANDING)
+
+    client.force_login(account.user)
+    dashboard = client.get(reverse("dashboard")).content.decode()
+    assert f"You owe {debt.amount_usdc} pUSD" in dashboard
+    assert "the allowance to the settlement contract is too low" in dashboard
+    custody = client.get(reverse("custody_account", kwargs={"code": account.code})).content.decode()
+    assert 'data-state="missing"' in custody
+    assert fleet_world.settlement in custody
 
     assert debt_recover(debt.id) == "failed"  # still no allowance: backed off, not lost
     debt.refresh_from_db()
@@ -137,3 +150,13 @@ def test_followers_sharing_one_operator_wallet_take_turns_and_never_share_a_nonc
     nonces = list(ChainTransaction.objects.filter(copy_id__in=[one.id, two.id]).values_list("nonce", flat=True))
     assert len(nonces) == 4
     assert len(set(nonces)) == 4
+
+
+def test_copying_waits_for_the_allowance_to_be_granted(fleet_world: FleetWorld) -> None:
+    account, _ = fleet_world.follower(pusd="100", allowance=None)
+    row = fleet_world.copy(account)
+    copytrades_execute(ids=[row.id], deployment=fleet_world.deployment)
+    row.refresh_from_db()
+    assert (row.status, row.reason_code) == (CopyTrade.Status.BLOCKED, Reason.CUSTODY_NOT_READY)
+    assert row.operator_wallet_id is None  # no wallet was checked out, nothing placed
+    assert not OperatorWallet.objects.exclude(lease_holder="").exists()
