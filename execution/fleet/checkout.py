@@ -70,14 +70,6 @@ def _why_none(*, candidates_exist: bool, need_usdc: Decimal) -> str:
     return f"no free operator wallet has the {need_usdc} pUSD and the gas this order needs"
 
 
-def wallet_renew(*, wallet_id: int, holder: str, lease: timedelta = DEFAULT_LEASE, activity: str = "") -> bool:
-    """Extend the holder's lease (long settlements); False when it was lost (expired and taken)."""
-    updates: dict[str, object] = {"lease_until": timezone.now() + lease, "updated_at": timezone.now()}
-    if activity:
-        updates["activity"] = activity[:200]
-    return bool(OperatorWallet.objects.filter(pk=wallet_id, lease_holder=holder).update(**updates))
-
-
 def wallet_checkin(*, wallet_id: int, holder: str) -> bool:
     """Give the wallet back. Only its holder can; a holder whose lease was taken over changes nothing."""
     return bool(

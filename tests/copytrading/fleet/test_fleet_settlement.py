@@ -20,6 +20,12 @@ from execution.fleet.models import ChainTransaction, DebtRecord, OperatorWallet
 from execution.fleet.transactions import tracked_step
 from execution.models import GuardrailSettings
 from tests.copytrading.fleet.conftest import FleetWorld
+from tests.copytrading.reliability.invariants import i6_fleet_fills_settled_or_owed
+
+
+def i6() -> list[str]:
+    return [finding.message for finding in i6_fleet_fills_settled_or_owed(list(CopyTrade.objects.order_by("id")))]
+
 
 # Settlement commits each transaction's row before sending it: real transactions, not a test's.
 pytestmark = [pytest.mark.fleet, pytest.mark.django_db(transaction=True)]
@@ -63,6 +69,7 @@ def test_a_fleet_buy_gives_the_follower_the_shares_and_repays_the_float_exactly(
     assert fleet_settle(row.id) == "noop"  # again: nothing moves twice
     assert fleet_world.pusd(owner.address) == (Decimal(100) - owed) * UNIT
     assert OperatorWallet.objects.get(pk=operator.pk).lease_holder == ""
+    assert i6() == []
 
 
 def test_a_revoked_allowance_is_one_debt_stops_copies_and_is_collected_once(
@@ -73,6 +80,7 @@ def test_a_revoked_allowance_is_one_debt_stops_copies_and_is_collected_once(
     fleet_world.tools.approve(owner, pusd=Decimal(0))  # the follower revokes the allowance
     assert fleet_settle(row.id) == "debt"
     assert fleet_settle(row.id) == "noop"
+    assert i6() == []  # a DEBT with its record, and the open debt is exactly what the chain lacks
     row.refresh_from_db()
     debt = DebtRecord.objects.get(copy_trade_id=row.id)
     assert (row.status, row.reason_code) == (CopyTrade.Status.DEBT, Reason.REIMBURSEMENT_OWED)
@@ -104,6 +112,7 @@ def test_a_revoked_allowance_is_one_debt_stops_copies_and_is_collected_once(
     row.refresh_from_db()
     assert row.status == CopyTrade.Status.SETTLED
     assert DebtRecord.objects.filter(account=account).count() == 1
+    assert i6() == []
 
 
 def test_a_reimbursement_sent_but_not_mined_is_read_back_not_sent_again(
@@ -132,6 +141,7 @@ def test_a_reimbursement_sent_but_not_mined_is_read_back_not_sent_again(
     sent = ChainTransaction.objects.filter(copy_id=row.id)
     assert sorted(sent.values_list("purpose", flat=True)) == ["push", "reimburse"]  # one of each, never resent
     assert len(set(sent.values_list("nonce", flat=True))) == 2
+    assert i6() == []
 
 
 def test_followers_sharing_one_operator_wallet_take_turns_and_never_share_a_nonce(fleet_world: FleetWorld) -> None:
@@ -150,6 +160,7 @@ def test_followers_sharing_one_operator_wallet_take_turns_and_never_share_a_nonc
     nonces = list(ChainTransaction.objects.filter(copy_id__in=[one.id, two.id]).values_list("nonce", flat=True))
     assert len(nonces) == 4
     assert len(set(nonces)) == 4
+    assert i6() == []
 
 
 def test_copying_waits_for_the_allowance_to_be_granted(fleet_world: FleetWorld) -> None:
@@ -160,3 +171,13 @@ def test_copying_waits_for_the_allowance_to_be_granted(fleet_world: FleetWorld) 
     assert (row.status, row.reason_code) == (CopyTrade.Status.BLOCKED, Reason.CUSTODY_NOT_READY)
     assert row.operator_wallet_id is None  # no wallet was checked out, nothing placed
     assert not OperatorWallet.objects.exclude(lease_holder="").exists()
+
+
+def test_i6_catches_a_fleet_fill_left_unsettled_and_a_debt_without_its_record(fleet_world: FleetWorld) -> None:
+    account, _ = fleet_world.follower(pusd="100")
+    row = place_and_confirm(fleet_world, fleet_world.copy(account))
+    assert any("ended settlement_pending" in message for message in i6())
+    CopyTrade.objects.filter(pk=row.pk).update(status=CopyTrade.Status.DEBT)
+    found = i6()
+    assert any("DEBT without a DebtRecord" in message for message in found)
+    assert any("open debts 0 pUSD" in message for message in found)
