@@ -24,7 +24,7 @@ from execution.simulator.chain.local import LocalChain, contract, dev_account, s
 from polyhunter.audit import Actor
 
 DEMO_MNEMONIC = "abandon " * 11 + "about"
-DEMO_FLEET_SIZE = 2
+DEMO_FLEET_SIZE = 4
 ERIN_KEY = "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6"
 FLOAT_PUSD = Decimal(5000)
 ERIN_PUSD = Decimal(2000)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -89,30 +90,30 @@ def debt_collected(*, debt_id: int, now: datetime | None = None) -> bool:
 
 def debt_forgive(*, debt: DebtRecord, reason: str, actor: Actor) -> bool:
     """Staff: write the debt off (the float is lost to the platform), reason required, audited."""
-    reason = reason.strip()
-    if not reason:
-        raise ValueError("a reason is required")
-    with transaction.atomic():
-        row = DebtRecord.objects.select_for_update().get(pk=debt.pk)
-        if row.state != DebtRecord.State.OPEN:
-            return False
-        before = snapshot(row, STATE_FIELDS)
+
+    def forgive(row: DebtRecord) -> list[str]:
         row.state, row.resolved_at, row.next_try_at = DebtRecord.State.FORGIVEN, timezone.now(), None
         row.resolved_by = actor if isinstance(actor, User) else None
-        row.save(update_fields=["state", "resolved_at", "next_try_at", "resolved_by", "updated_at"])
-        audit_record(
-            actor=actor,
-            action="fleet.debt_forgive",
-            target=row,
-            reason=reason,
-            before=before,
-            after=snapshot(row, STATE_FIELDS),
-        )
-    return True
+        return ["state", "resolved_at", "next_try_at", "resolved_by"]
+
+    return _staff_change(debt=debt, reason=reason, actor=actor, action="fleet.debt_forgive", change=forgive)
 
 
 def debt_retry_now(*, debt: DebtRecord, reason: str, actor: Actor) -> bool:
     """Staff: make an open debt due at once (the recovery actor collects it), audited."""
+
+    def due_now(row: DebtRecord) -> list[str]:
+        row.next_try_at = timezone.now()
+        return ["next_try_at"]
+
+    return _staff_change(debt=debt, reason=reason, actor=actor, action="fleet.debt_retry", change=due_now)
+
+
+def _staff_change(
+    *, debt: DebtRecord, reason: str, actor: Actor, action: str, change: Callable[[DebtRecord], list[str]]
+) -> bool:
+    """Apply ``change`` to an open debt, with its reason and before/after in the audit; False when
+    the debt is no longer open (collected or forgiven meanwhile)."""
     reason = reason.strip()
     if not reason:
         raise ValueError("a reason is required")
@@ -121,16 +122,9 @@ def debt_retry_now(*, debt: DebtRecord, reason: str, actor: Actor) -> bool:
         if row.state != DebtRecord.State.OPEN:
             return False
         before = snapshot(row, STATE_FIELDS)
-        row.next_try_at = timezone.now()
-        row.save(update_fields=["next_try_at", "updated_at"])
-        audit_record(
-            actor=actor,
-            action="fleet.debt_retry",
-            target=row,
-            reason=reason,
-            before=before,
-            after=snapshot(row, STATE_FIELDS),
-        )
+        row.save(update_fields=[*change(row), "updated_at"])
+        after = snapshot(row, STATE_FIELDS)
+        audit_record(actor=actor, action=action, target=row, reason=reason, before=before, after=after)
     return True
 
 
