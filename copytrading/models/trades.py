@@ -41,7 +41,8 @@ class CopyTrade(models.Model):
         # go to the follower's wallet and the float comes back from it.
         SETTLEMENT_PENDING = "settlement_pending", "Filled, settling to your wallet"
         SETTLED = "settled", "Settled to your wallet"
-        DEBT = "debt", "Settled, reimbursement owed"
+        # Final: the shares are the follower's; what is owed lives on in its DebtRecord (open → collected).
+        DEBT = "debt", "Settled; its cost was owed (see your debts)"
 
     class Lane(models.TextChoices):
         EXIT = "exit", "Exit"
@@ -128,8 +129,6 @@ class CopyTrade(models.Model):
         Status.LIVE: frozenset({Status.LIVE, Status.FILLED, Status.CANCELED, Status.EXPIRED}),
         Status.FILLED: frozenset({Status.FILLED, Status.CONFIRMED, Status.FAILED, Status.SETTLEMENT_PENDING}),
         Status.SETTLEMENT_PENDING: frozenset({Status.SETTLEMENT_PENDING, Status.SETTLED, Status.DEBT}),
-        # A debt collected later (recovery) leaves the copy settled.
-        Status.DEBT: frozenset({Status.DEBT, Status.SETTLED}),
     }
 
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)

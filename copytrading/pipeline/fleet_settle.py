@@ -265,10 +265,5 @@ def _collect(debt: DebtRecord, wallet: OperatorWallet, chain: FleetChain, *, now
 
 
 def _collected(debt: DebtRecord, *, now: datetime | None) -> str:
-    with transaction.atomic():
-        if not debt_collected(debt_id=debt.id, now=now):
-            return "noop"
-        CopyTrade.objects.filter(pk=debt.copy_trade_id, status=CopyTrade.Status.DEBT).update(
-            status=CopyTrade.Status.SETTLED, reason_code="", updated_at=now or timezone.now()
-        )
-    return "collected"
+    # The copy stays DEBT (final); its DebtRecord says the debt was collected.
+    return "collected" if debt_collected(debt_id=debt.id, now=now) else "noop"

@@ -109,8 +109,8 @@ def test_a_revoked_allowance_is_one_debt_stops_copies_and_is_collected_once(
     assert debt_recover(debt.id) == "collected"
     assert debt_recover(debt.id) == "noop"
     assert before - fleet_world.pusd(owner.address) == debt.amount_usdc * UNIT  # exactly once
-    row.refresh_from_db()
-    assert row.status == CopyTrade.Status.SETTLED
+    debt.refresh_from_db()
+    assert debt.state == DebtRecord.State.COLLECTED
     assert DebtRecord.objects.filter(account=account).count() == 1
     assert i6() == []
 
