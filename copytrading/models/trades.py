@@ -12,6 +12,10 @@ from copytrading.models.leaders import LeaderTrade
 from copytrading.models.relationships import CopyRelationship
 from polyhunter.fields import MoneyField, PriceField
 
+# CopyTrade.TERMINAL as plain values, for the partial indexes and constraints below (a migration
+# compares them as written).
+FINAL_STATUSES = ["confirmed", "failed", "rejected", "canceled", "expired", "skipped", "blocked", "settled", "debt"]
+
 
 class CopyTrade(models.Model):
     """One copy-order intent for one follow and one leader trade, and its whole life.
@@ -226,20 +230,7 @@ class CopyTrade(models.Model):
             # one is working is a no-op (insert-or-ignore), like a second copy of a leader trade.
             models.UniqueConstraint(
                 fields=["relationship", "token_id"],
-                condition=~models.Q(trigger="leader")
-                & ~models.Q(
-                    status__in=[
-                        "confirmed",
-                        "failed",
-                        "rejected",
-                        "canceled",
-                        "expired",
-                        "skipped",
-                        "blocked",
-                        "settled",
-                        "debt",
-                    ]
-                ),
+                condition=~models.Q(trigger="leader") & ~models.Q(status__in=FINAL_STATUSES),
                 name="one_open_protective_exit",
             ),
             models.CheckConstraint(
@@ -304,19 +295,7 @@ class CopyTrade(models.Model):
             models.Index(
                 fields=["deadline_at"],
                 name="copytrade_open_idx",
-                condition=~models.Q(
-                    status__in=[
-                        "confirmed",
-                        "failed",
-                        "rejected",
-                        "canceled",
-                        "expired",
-                        "skipped",
-                        "blocked",
-                        "settled",
-                        "debt",
-                    ]
-                ),
+                condition=~models.Q(status__in=FINAL_STATUSES),
             ),
         ]
 
