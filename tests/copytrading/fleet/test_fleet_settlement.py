@@ -7,7 +7,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.test import Client
+from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import timezone
 
@@ -181,3 +181,21 @@ def test_i6_catches_a_fleet_fill_left_unsettled_and_a_debt_without_its_record(fl
     found = i6()
     assert any("DEBT without a DebtRecord" in message for message in found)
     assert any("open debts 0 pUSD" in message for message in found)
+
+
+def test_a_node_that_cannot_be_reached_mid_settlement_defers_it_and_it_settles_once_back(
+    fleet_world: FleetWorld,
+) -> None:
+    account, owner = fleet_world.follower(pusd="100")
+    row = place_and_confirm(fleet_world, fleet_world.copy(account))
+    with override_settings(POLYGON_RPC_URL="http://127.0.0.1:9"):  # nothing listens there
+        assert fleet_settle(row.id) == "waiting"
+    row.refresh_from_db()
+    assert (row.status, row.settle_attempts) == (CopyTrade.Status.SETTLEMENT_PENDING, 1)
+    assert "chain error" in row.reason_detail
+    assert row.next_check_at is not None
+    assert row.next_check_at > timezone.now()  # backed off, not hammered
+    assert fleet_settle(row.id) == "settled"
+    owed = row.fill_usdc + row.fee_usdc
+    assert fleet_world.pusd(owner.address) == (Decimal(100) - owed) * UNIT
+    assert i6() == []
