@@ -15,6 +15,7 @@ Keys: the caller derives the operator's `LocalAccount` in memory where it signs 
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, fields
@@ -31,6 +32,7 @@ from web3.exceptions import TransactionNotFound
 from .models import ChainTransaction
 from .onchain import ContractCall
 
+logger = logging.getLogger(__name__)
 Signer = Callable[[str], LocalAccount]
 GAP_FILL_GAS = 21_000
 # EIP-1559 replacement (geth's txpool price bump, also what anvil's pool asks): at least +10% on
@@ -51,6 +53,7 @@ class MonitorReport:
     dropped: int = 0
     rebroadcast: int = 0
     gap_filled: int = 0
+    errors: int = 0
 
     def __iadd__(self, other: MonitorReport) -> MonitorReport:
         for field in fields(self):
@@ -255,10 +258,12 @@ def _settle_nonce(
         if nonce < int(w3.eth.get_transaction_count(cast(Any, wallet), "latest")):
             # The nonce is used on chain, by none of our hashes: something else took it.
             ChainTransaction.objects.filter(pk=live.pk).update(state=ChainTransaction.State.DROPPED)
+            logger.warning("fleet tx %s dropped: nonce %s of %s used by another transaction", live.pk, nonce, wallet)
             report.dropped += 1
             return
         if int(w3.eth.block_number) - live.sent_block >= stuck_after_blocks:
             to_send, again = _replace(w3=w3, live=live, rows=rows, signer=signer), False
+            logger.info("fleet tx %s stuck at nonce %s of %s: replaced by %s", live.pk, nonce, wallet, to_send.pk)
             report.replaced += 1
         elif not _known(w3, live.tx_hash):  # the node lost it (dropped from its pool, restarted)
             to_send = live
@@ -274,14 +279,18 @@ def _fill_gaps(*, w3: Web3, wallet: str, signer: Signer, report: MonitorReport) 
         _lock_wallet(wallet)
         # From the mined nonce, not the pending one: a node may count its pool past a hole.
         mined = int(w3.eth.get_transaction_count(cast(Any, wallet), "latest"))
-        sent = set(
-            ChainTransaction.objects.filter(
-                wallet=wallet, nonce__gte=mined, state=ChainTransaction.State.SENT
-            ).values_list("nonce", flat=True)
+        above = ChainTransaction.objects.filter(wallet=wallet, nonce__gte=mined).exclude(
+            state=ChainTransaction.State.REPLACED
         )
+        sent = set(above.filter(state=ChainTransaction.State.SENT).values_list("nonce", flat=True))
         if not sent:
             return
-        missing = [n for n in range(mined, max(sent)) if n not in sent]
+        occupied = dict(above.values_list("nonce", "state"))
+        if any(state != ChainTransaction.State.SENT for state in occupied.values()):
+            # Mined by our records but not on this node: it runs behind them (restored from an
+            # older state). Nothing is signed over a recorded transaction; staff must look.
+            logger.error("fleet wallet %s: the node's nonce %s is behind tracked transactions", wallet, mined)
+        missing = [n for n in range(mined, max(sent)) if n not in occupied]
         fills = []
         for nonce in missing:
             call = ContractCall(to=wallet, data=b"", gas=GAP_FILL_GAS)
@@ -297,6 +306,7 @@ def _fill_gaps(*, w3: Web3, wallet: str, signer: Signer, report: MonitorReport) 
                 )
             )
     for row in fills:
+        logger.warning("fleet wallet %s: nonce gap at %s filled by tx %s", wallet, row.nonce, row.pk)
         _broadcast(w3=w3, row=row, again=False)
         report.gap_filled += 1
 
@@ -327,5 +337,9 @@ def monitor_transactions(*, w3: Web3, stuck_after_blocks: int, signer: Signer) -
     report = MonitorReport()
     wallets = ChainTransaction.objects.filter(state=ChainTransaction.State.SENT).values_list("wallet", flat=True)
     for wallet in sorted(set(wallets)):
-        report += monitor_wallet(w3=w3, wallet=wallet, stuck_after_blocks=stuck_after_blocks, signer=signer)
+        try:
+            report += monitor_wallet(w3=w3, wallet=wallet, stuck_after_blocks=stuck_after_blocks, signer=signer)
+        except Exception:  # one wallet's failure (node error, key not derivable) never stops the others
+            logger.exception("fleet wallet %s: monitoring failed", wallet)
+            report.errors += 1
     return report
