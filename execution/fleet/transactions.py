@@ -166,6 +166,8 @@ def send_tracked(
     MINED transaction returns that row and sends nothing: a retried actor cannot pay twice in gas
     or race its own transaction. Must be called outside any database transaction.
     """
+    if purpose not in ChainTransaction.Purpose.values:
+        raise ValueError(f"unknown purpose {purpose!r}")
     if connection.in_atomic_block:
         raise OpenTransaction("send_tracked commits its row before sending: call it outside transaction.atomic")
     fees = fresh_fees(w3=w3)
