@@ -250,6 +250,9 @@ def _settle_nonce(
         live = next((r for r in rows if r.state == ChainTransaction.State.SENT), None)
         if live is None:  # another monitor decided it meanwhile
             return
+        # Read before the receipts: a transaction mined between the two reads then shows its
+        # receipt, instead of a used nonce without one (which would wrongly read as dropped).
+        used = nonce < int(w3.eth.get_transaction_count(cast(Any, wallet), "latest"))
         candidates = [r for r in rows if r.state in (ChainTransaction.State.SENT, ChainTransaction.State.REPLACED)]
         for row in candidates:
             receipt = _receipt(w3, row.tx_hash)
@@ -257,8 +260,7 @@ def _settle_nonce(
                 outcome = _resolve_mined(candidates, row, receipt)
                 setattr(report, outcome, getattr(report, outcome) + 1)
                 return
-        if nonce < int(w3.eth.get_transaction_count(cast(Any, wallet), "latest")):
-            # The nonce is used on chain, by none of our hashes: something else took it.
+        if used:  # by none of our hashes: something else took the nonce
             ChainTransaction.objects.filter(pk=live.pk).update(state=ChainTransaction.State.DROPPED)
             logger.warning("fleet tx %s dropped: nonce %s of %s used by another transaction", live.pk, nonce, wallet)
             report.dropped += 1
