@@ -21,6 +21,8 @@ from web3.contract import Contract
 from web3.exceptions import ContractLogicError
 from web3.types import TxParams, TxReceipt, Wei
 
+from polyhunter.log_redaction import redact
+
 from .artifacts import settlement_abi, settlement_bytecode
 
 DECIMALS = 6
@@ -321,5 +323,5 @@ def revert_reason(*, w3: Web3, call: ContractCall, sender: str) -> str | None:
             }
         )
     except (ContractLogicError, ValueError) as exc:  # a revert; ValueError: the node's own refusal
-        return str(exc)[:300]
+        return redact(str(exc))[:300]  # a provider's message may quote the RPC URL with its key
     return None

@@ -29,6 +29,8 @@ from eth_utils.address import to_checksum_address
 from web3 import Web3
 from web3.exceptions import TransactionNotFound
 
+from polyhunter.log_redaction import redact
+
 from .models import ChainTransaction
 from .onchain import ContractCall
 
@@ -147,7 +149,9 @@ def _broadcast(*, w3: Web3, row: ChainTransaction, again: bool) -> bool:
         w3.eth.send_raw_transaction(bytes(row.raw_tx))
     except Exception as exc:
         ChainTransaction.objects.filter(pk=row.pk).update(
-            last_error=f"{type(exc).__name__}: {exc}"[:MAX_ERROR], attempts=F("attempts") + int(again)
+            # Redacted: a provider's message may quote the RPC URL with its API key.
+            last_error=redact(f"{type(exc).__name__}: {exc}")[:MAX_ERROR],
+            attempts=F("attempts") + int(again),
         )
         row.refresh_from_db(fields=["last_error", "attempts"])
         return False
