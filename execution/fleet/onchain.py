@@ -21,6 +21,8 @@ from web3.contract import Contract
 from web3.exceptions import ContractLogicError
 from web3.types import TxParams, TxReceipt, Wei
 
+from polyhunter.log_redaction import redact
+
 from .artifacts import settlement_abi, settlement_bytecode
 
 DECIMALS = 6
@@ -269,6 +271,42 @@ def proceeds_call(*, pusd: str, follower: str, amount: Decimal) -> ContractCall:
     return _call(target, "transfer", to_checksum_address(follower), to_base_units(amount), gas=PROCEEDS_GAS)
 
 
+@dataclass(frozen=True, slots=True)
+class SettledCopy:
+    """What the contract's event says was settled for one copy: reimbursed pUSD, or shares pulled."""
+
+    copy_id: int
+    kind: str  # "reimbursed" or "pulled"
+    follower: str
+    operator: str
+    amount: Decimal
+    token_id: int | None
+    block_number: int
+    tx_hash: str
+
+
+def settled_copies(*, w3: Web3, settlement: str, from_block: int = 0) -> dict[int, SettledCopy]:
+    """Every copy the contract settled since `from_block`, from its Reimbursed and SharesPulled logs:
+    what the chain says was collected, for reconciling debts and settlements against it."""
+    target = settlement_contract(w3=w3, settlement=settlement)
+    found: dict[int, SettledCopy] = {}
+    for kind, event in (("reimbursed", target.events.Reimbursed), ("pulled", target.events.SharesPulled)):
+        for log in event.get_logs(from_block=from_block):
+            args = log["args"]
+            copy_id = int.from_bytes(args["copy_id"], "big")
+            found[copy_id] = SettledCopy(
+                copy_id=copy_id,
+                kind=kind,
+                follower=to_checksum_address(args["follower"]),
+                operator=to_checksum_address(args["operator"]),
+                amount=from_base_units(int(args["amount"])),
+                token_id=int(args["token_id"]) if kind == "pulled" else None,
+                block_number=int(log["blockNumber"]),
+                tx_hash="0x" + bytes(log["transactionHash"]).hex(),
+            )
+    return found
+
+
 def revert_reason(*, w3: Web3, call: ContractCall, sender: str) -> str | None:
     """What the call would revert with if sent now by `sender` (eth_call at the latest block), or None.
 
@@ -285,5 +323,5 @@ def revert_reason(*, w3: Web3, call: ContractCall, sender: str) -> str | None:
             }
         )
     except (ContractLogicError, ValueError) as exc:  # a revert; ValueError: the node's own refusal
-        return str(exc)[:300]
+        return redact(str(exc))[:300]  # a provider's message may quote the RPC URL with its key
     return None

@@ -15,6 +15,7 @@ Keys: the caller derives the operator's `LocalAccount` in memory where it signs 
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, fields
@@ -28,9 +29,12 @@ from eth_utils.address import to_checksum_address
 from web3 import Web3
 from web3.exceptions import TransactionNotFound
 
+from polyhunter.log_redaction import redact
+
 from .models import ChainTransaction
 from .onchain import ContractCall
 
+logger = logging.getLogger(__name__)
 Signer = Callable[[str], LocalAccount]
 GAP_FILL_GAS = 21_000
 # EIP-1559 replacement (geth's txpool price bump, also what anvil's pool asks): at least +10% on
@@ -51,6 +55,7 @@ class MonitorReport:
     dropped: int = 0
     rebroadcast: int = 0
     gap_filled: int = 0
+    errors: int = 0
 
     def __iadd__(self, other: MonitorReport) -> MonitorReport:
         for field in fields(self):
@@ -144,7 +149,9 @@ def _broadcast(*, w3: Web3, row: ChainTransaction, again: bool) -> bool:
         w3.eth.send_raw_transaction(bytes(row.raw_tx))
     except Exception as exc:
         ChainTransaction.objects.filter(pk=row.pk).update(
-            last_error=f"{type(exc).__name__}: {exc}"[:MAX_ERROR], attempts=F("attempts") + int(again)
+            # Redacted: a provider's message may quote the RPC URL with its API key.
+            last_error=redact(f"{type(exc).__name__}: {exc}")[:MAX_ERROR],
+            attempts=F("attempts") + int(again),
         )
         row.refresh_from_db(fields=["last_error", "attempts"])
         return False
@@ -163,6 +170,8 @@ def send_tracked(
     MINED transaction returns that row and sends nothing: a retried actor cannot pay twice in gas
     or race its own transaction. Must be called outside any database transaction.
     """
+    if purpose not in ChainTransaction.Purpose.values:
+        raise ValueError(f"unknown purpose {purpose!r}")
     if connection.in_atomic_block:
         raise OpenTransaction("send_tracked commits its row before sending: call it outside transaction.atomic")
     fees = fresh_fees(w3=w3)
@@ -245,6 +254,9 @@ def _settle_nonce(
         live = next((r for r in rows if r.state == ChainTransaction.State.SENT), None)
         if live is None:  # another monitor decided it meanwhile
             return
+        # Read before the receipts: a transaction mined between the two reads then shows its
+        # receipt, instead of a used nonce without one (which would wrongly read as dropped).
+        used = nonce < int(w3.eth.get_transaction_count(cast(Any, wallet), "latest"))
         candidates = [r for r in rows if r.state in (ChainTransaction.State.SENT, ChainTransaction.State.REPLACED)]
         for row in candidates:
             receipt = _receipt(w3, row.tx_hash)
@@ -252,13 +264,14 @@ def _settle_nonce(
                 outcome = _resolve_mined(candidates, row, receipt)
                 setattr(report, outcome, getattr(report, outcome) + 1)
                 return
-        if nonce < int(w3.eth.get_transaction_count(cast(Any, wallet), "latest")):
-            # The nonce is used on chain, by none of our hashes: something else took it.
+        if used:  # by none of our hashes: something else took the nonce
             ChainTransaction.objects.filter(pk=live.pk).update(state=ChainTransaction.State.DROPPED)
+            logger.warning("fleet tx %s dropped: nonce %s of %s used by another transaction", live.pk, nonce, wallet)
             report.dropped += 1
             return
         if int(w3.eth.block_number) - live.sent_block >= stuck_after_blocks:
             to_send, again = _replace(w3=w3, live=live, rows=rows, signer=signer), False
+            logger.info("fleet tx %s stuck at nonce %s of %s: replaced by %s", live.pk, nonce, wallet, to_send.pk)
             report.replaced += 1
         elif not _known(w3, live.tx_hash):  # the node lost it (dropped from its pool, restarted)
             to_send = live
@@ -274,14 +287,18 @@ def _fill_gaps(*, w3: Web3, wallet: str, signer: Signer, report: MonitorReport) 
         _lock_wallet(wallet)
         # From the mined nonce, not the pending one: a node may count its pool past a hole.
         mined = int(w3.eth.get_transaction_count(cast(Any, wallet), "latest"))
-        sent = set(
-            ChainTransaction.objects.filter(
-                wallet=wallet, nonce__gte=mined, state=ChainTransaction.State.SENT
-            ).values_list("nonce", flat=True)
+        above = ChainTransaction.objects.filter(wallet=wallet, nonce__gte=mined).exclude(
+            state=ChainTransaction.State.REPLACED
         )
+        sent = set(above.filter(state=ChainTransaction.State.SENT).values_list("nonce", flat=True))
         if not sent:
             return
-        missing = [n for n in range(mined, max(sent)) if n not in sent]
+        occupied = dict(above.values_list("nonce", "state"))
+        if any(state != ChainTransaction.State.SENT for state in occupied.values()):
+            # Mined by our records but not on this node: it runs behind them (restored from an
+            # older state). Nothing is signed over a recorded transaction; staff must look.
+            logger.error("fleet wallet %s: the node's nonce %s is behind tracked transactions", wallet, mined)
+        missing = [n for n in range(mined, max(sent)) if n not in occupied]
         fills = []
         for nonce in missing:
             call = ContractCall(to=wallet, data=b"", gas=GAP_FILL_GAS)
@@ -297,6 +314,7 @@ def _fill_gaps(*, w3: Web3, wallet: str, signer: Signer, report: MonitorReport) 
                 )
             )
     for row in fills:
+        logger.warning("fleet wallet %s: nonce gap at %s filled by tx %s", wallet, row.nonce, row.pk)
         _broadcast(w3=w3, row=row, again=False)
         report.gap_filled += 1
 
@@ -327,5 +345,9 @@ def monitor_transactions(*, w3: Web3, stuck_after_blocks: int, signer: Signer) -
     report = MonitorReport()
     wallets = ChainTransaction.objects.filter(state=ChainTransaction.State.SENT).values_list("wallet", flat=True)
     for wallet in sorted(set(wallets)):
-        report += monitor_wallet(w3=w3, wallet=wallet, stuck_after_blocks=stuck_after_blocks, signer=signer)
+        try:
+            report += monitor_wallet(w3=w3, wallet=wallet, stuck_after_blocks=stuck_after_blocks, signer=signer)
+        except Exception:  # one wallet's failure (node error, key not derivable) never stops the others
+            logger.exception("fleet wallet %s: monitoring failed", wallet)
+            report.errors += 1
     return report

@@ -9,7 +9,7 @@ import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, cast
+from typing import cast
 
 import pytest
 from django.test import override_settings
@@ -20,7 +20,7 @@ from web3 import Web3
 from execution.fleet.models import OperatorWallet
 from execution.fleet.onchain import deploy_settlement, register_operator
 from execution.fleet.wallets import sync_fleet
-from execution.simulator.chain.local import LocalChain, contract, dev_account, send
+from execution.simulator.chain.local import LocalChain, call_tx, contract, dev_account, send
 from tests.admin.conftest import staff_client, superuser, viewer_client  # noqa: F401  (the staff personas)
 
 # BIP-39's first English test vector (entropy 0…0); public, holds nothing anywhere but a test.
@@ -41,18 +41,11 @@ class Fleet:
     def approve(self, account: LocalAccount, *, pusd: Decimal | None = None, shares: bool | None = None) -> None:
         """What the follower's set-up grants the settlement contract, signed by the follower."""
         if pusd is not None:
-            units = int(pusd * 10**6)
-            send(
-                self.w3,
-                account,
-                {
-                    "to": self.pusd,
-                    "data": _encode(contract(self.w3, self.chain.info, "pusd"), "approve", self.settlement, units),
-                },
-            )
+            token = contract(self.w3, self.chain.info, "pusd")
+            send(self.w3, account, call_tx(token, "approve", self.settlement, int(pusd * 10**6)))
         if shares is not None:
             ctf = contract(self.w3, self.chain.info, "ctf")
-            send(self.w3, account, {"to": self.ctf, "data": _encode(ctf, "setApprovalForAll", self.settlement, shares)})
+            send(self.w3, account, call_tx(ctf, "setApprovalForAll", self.settlement, shares))
 
     def pusd_of(self, address: str) -> int:
         return int(contract(self.w3, self.chain.info, "pusd").functions.balanceOf(address).call())
@@ -66,14 +59,13 @@ class Fleet:
         operator = dev_account(9)
         token_id, other = (int.from_bytes(secrets.token_bytes(31), "big") for _ in range(2))
         condition, question = secrets.token_bytes(32), secrets.token_bytes(32)
-        register = _encode(ctf, "registerCondition", condition, operator.address, question, [token_id, other])
-        send(self.w3, operator, {"to": self.ctf, "data": register})
-        send(self.w3, operator, {"to": self.ctf, "data": _encode(ctf, "mint", holder, token_id, amount)})
+        send(
+            self.w3,
+            operator,
+            call_tx(ctf, "registerCondition", condition, operator.address, question, [token_id, other]),
+        )
+        send(self.w3, operator, call_tx(ctf, "mint", holder, token_id, amount))
         return token_id
-
-
-def _encode(target: Any, function: str, *args: Any) -> bytes:
-    return bytes.fromhex(cast(str, target.encode_abi(function, args=list(args)))[2:])
 
 
 def new_account() -> LocalAccount:

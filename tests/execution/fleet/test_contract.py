@@ -23,6 +23,7 @@ from execution.fleet.onchain import (
     register_operator,
     reimburse_call,
     revert_reason,
+    settled_copies,
     settlement_contract,
     to_base_units,
 )
@@ -149,6 +150,33 @@ def test_pull_shares_moves_them_to_the_operator_once_and_shares_the_copy_record(
     with pytest.raises(RuntimeError, match="reverted"):  # one record per copy id, whichever call
         sent(fleet, fleet.operator, reimburse)
     assert fleet.shares_of(fleet.operator.address, token) == 4_500_000
+
+
+def test_settled_copies_are_read_back_from_the_contracts_logs(fleet: Fleet) -> None:
+    token = fleet.new_shares(fleet.follower.address, 3_000_000)
+    fleet.approve(fleet.follower, shares=True, pusd=Decimal(10))
+    start = fleet.w3.eth.block_number
+    sent(
+        fleet,
+        fleet.operator,
+        reimburse_call(settlement=fleet.settlement, copy_id=61, follower=fleet.follower.address, amount=Decimal("1.1")),
+    )
+    receipt = sent(
+        fleet,
+        fleet.operator,
+        pull_shares_call(
+            settlement=fleet.settlement, copy_id=62, follower=fleet.follower.address, token_id=token, shares=Decimal(3)
+        ),
+    )
+
+    found = settled_copies(w3=fleet.w3, settlement=fleet.settlement, from_block=start)
+
+    assert sorted(found) == [61, 62]
+    assert (found[61].kind, found[61].amount, found[61].token_id) == ("reimbursed", Decimal("1.1"), None)
+    assert (found[62].kind, found[62].amount, found[62].token_id) == ("pulled", Decimal(3), token)
+    assert found[62].operator == fleet.operator.address
+    assert found[62].follower == fleet.follower.address
+    assert found[62].tx_hash == "0x" + bytes(receipt["transactionHash"]).hex()
 
 
 def test_pull_shares_needs_the_followers_approval_for_all(fleet: Fleet) -> None:

@@ -10,6 +10,7 @@ from typing import Any, cast
 
 import pytest
 from django.db import connection, transaction
+from django.utils import timezone
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
@@ -209,6 +210,44 @@ def test_a_transaction_the_node_lost_is_rebroadcast_from_its_stored_bytes(
     after = read_wallet(w3=fleet.w3, pusd=fleet.pusd, address=fleet.operator.address)
     assert (after.pusd, after.nonce_latest, after.nonce_pending) == (Decimal(2), 1, 1)
     assert 0 < after.gas_wei < before.gas_wei
+
+
+def test_a_transaction_the_node_refused_after_it_was_recorded_is_sent_again_by_the_monitor(fleet: Fleet) -> None:
+    fleet.approve(fleet.follower, pusd=Decimal(10))
+    fleet.chain.fund(fleet.operator.address, pol="0", approve=False)  # out of gas money
+
+    row = reimburse(fleet, 33)
+
+    assert row.state == State.SENT
+    assert "funds" in row.last_error.lower()
+    assert fleet.w3.eth.get_transaction_count(fleet.operator.address, "pending") == 0
+    fleet.chain.fund(fleet.operator.address, pol="1", approve=False)
+    assert monitor(fleet) == {"rebroadcast": 1}
+    assert monitor(fleet) == {"mined": 1}
+    row.refresh_from_db()
+    assert (row.state, row.attempts, row.last_error) == (State.MINED, 2, "")
+    assert fleet.pusd_of(fleet.operator.address) == 2_000_000
+
+
+def test_one_wallet_failing_does_not_stop_the_others(fleet: Fleet) -> None:
+    fleet.approve(fleet.follower, pusd=Decimal(10))
+    reimburse(fleet, 34)
+    stranger = new_account()
+    ChainTransaction.objects.create(  # a row of a wallet whose key the signer cannot give
+        wallet=stranger.address,
+        nonce=5,
+        purpose="sweep",
+        to_address=stranger.address,
+        call_data=b"",
+        gas=21_000,
+        tx_hash="0x" + "77" * 32,
+        raw_tx=b"\x02",
+        max_fee_per_gas=1,
+        max_priority_fee_per_gas=1,
+        sent_at=timezone.now(),
+        sent_block=0,
+    )
+    assert monitor(fleet) == {"mined": 1, "errors": 1}
 
 
 def test_a_dropped_transaction_whose_nonce_another_one_used_is_marked_dropped(
