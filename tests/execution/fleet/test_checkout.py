@@ -13,6 +13,8 @@ from execution.fleet.checkout import wallet_checkin, wallet_checkout
 from execution.fleet.models import OperatorWallet
 from execution.fleet.wallets import wallet_record_balances
 
+pytestmark = pytest.mark.fleet
+
 
 def fund(wallets: list[OperatorWallet], *, usdc: str, pol: str = "1") -> None:
     for wallet in wallets:

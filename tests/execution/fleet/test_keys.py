@@ -6,6 +6,8 @@ from django.test import override_settings
 from execution.fleet.keys import FleetNotConfigured, derive_account, operator_account, operator_address
 from tests.execution.fleet.conftest import FLEET_MNEMONIC
 
+pytestmark = pytest.mark.fleet
+
 # anvil's (and Hardhat's) published development accounts: m/44'/60'/0'/0/i of this phrase.
 ANVIL_MNEMONIC = "test test test test test test test test test test test junk"
 ANVIL_ACCOUNTS = {

@@ -8,7 +8,7 @@ from execution.fleet.wallets import FleetMismatch, sync_fleet, wallet_set_state
 from polyhunter.models import AuditEvent
 from tests.execution.fleet.conftest import FLEET_MNEMONIC
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.fleet, pytest.mark.django_db]
 
 
 def test_it_creates_one_row_per_index_once(fleet_wallets: list[OperatorWallet]) -> None:
