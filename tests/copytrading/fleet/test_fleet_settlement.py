@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from copytrading.models import CopyTrade, Position
+from copytrading.outcomes import follower_words
 from copytrading.pipeline.execute import copytrades_execute
 from copytrading.pipeline.fleet_settle import debt_recover, fleet_settle
 from copytrading.pipeline.settle import settle_due
@@ -58,6 +59,7 @@ def test_a_fleet_buy_gives_the_follower_the_shares_and_repays_the_float_exactly(
     row.refresh_from_db()
     owed = row.fill_usdc + row.fee_usdc
     assert row.status == CopyTrade.Status.SETTLED
+    assert follower_words(row) == "filled; the shares are in your wallet and PolyHunter was paid back"
     assert row.size_matched > 0
     assert owed > row.fill_usdc  # a taker fee was paid, and is repaid
     assert fleet_world.shares(owner.address, int(row.token_id)) == row.size_matched * UNIT
@@ -84,6 +86,7 @@ def test_a_revoked_allowance_is_one_debt_stops_copies_and_is_collected_once(
     row.refresh_from_db()
     debt = DebtRecord.objects.get(copy_trade_id=row.id)
     assert (row.status, row.reason_code) == (CopyTrade.Status.DEBT, Reason.REIMBURSEMENT_OWED)
+    assert "paying PolyHunter back failed" in follower_words(row)
     assert (debt.cause, debt.amount_usdc, debt.state) == ("allowance", row.fill_usdc + row.fee_usdc, "open")
     assert fleet_world.shares(owner.address, int(row.token_id)) == row.size_matched * UNIT
 
@@ -152,6 +155,9 @@ def test_followers_sharing_one_operator_wallet_take_turns_and_never_share_a_nonc
     copytrades_execute(ids=[busy.id], deployment=fleet_world.deployment)
     busy.refresh_from_db()
     assert (busy.status, busy.reason_code) == (CopyTrade.Status.SKIPPED, Reason.NO_OPERATOR_WALLET)
+    assert follower_words(busy) == (
+        "skipped: no PolyHunter trading wallet was free to place it (every operator wallet is busy with another copy)"
+    )
     assert "busy" in busy.reason_detail
     assert fleet_settle(one.id) == "settled"
     two = place_and_confirm(fleet_world, fleet_world.copy(second))
