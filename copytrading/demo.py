@@ -8,7 +8,9 @@ keep trading for as long as the demo runs (copytrading.demo_feed).
 - carol: paper mode, her follow paused (her rows show why nothing is copied);
 - dave: session mode — his deposit wallet authorises PolyHunter's session signer (the demo plays
   dave's own side with the official SDK and his development key, which PolyHunter never stores),
-  $5 per copy.
+  $5 per copy;
+- erin (with the local chain, ``make demo CHAIN=1``): fleet mode — PolyHunter's operator wallets
+  buy for her and settle to her wallet on chain (copytrading.demo_fleet), $5 per copy.
 
 Idempotent: seeding twice changes nothing (dave's owner authorises the same signer again, since
 the simulated venue forgets grants when it restarts).
@@ -27,10 +29,12 @@ from eth_account import Account
 
 from accounts.models import TradingAccount, User
 from copytrading.controls import account_session_restored
+from copytrading.demo_fleet import demo_fleet_follower, demo_fleet_start
 from copytrading.detection.replay import tape_load
 from copytrading.models import CopyRelationship, WatchedWallet
 from execution.custody import custody_set_speed
 from execution.session_custody import custody_set_session, session_status, session_verify
+from execution.simulator.chain.local import LocalChain
 from execution.venue.owner_side import owner_authorise_session
 
 TAPE = settings.BASE_DIR / "tests" / "fixtures" / "leader_tape_data_api_activity_2024-09.json"
@@ -46,6 +50,7 @@ FOLLOWERS = (
     ("carol", "polyhunter-carol"),
     ("dave", "polyhunter-dave"),
 )
+FLEET_FOLLOWER = ("erin", "polyhunter-erin")
 
 
 @dataclass(frozen=True)
@@ -67,7 +72,7 @@ def demo_leaders(rows: list[dict[str, Any]]) -> list[str]:
     return [wallet for wallet, _ in trades.most_common()]
 
 
-def demo_seed(*, rows: list[dict[str, Any]]) -> DemoSeed:
+def demo_seed(*, rows: list[dict[str, Any]], chain: LocalChain | None = None) -> DemoSeed:
     staff = _user(*STAFF, staff=True)
     users = {name: _user(name, password) for name, password in FOLLOWERS}
     names = {str(r["proxyWallet"]).lower(): str(r.get("name") or r.get("pseudonym") or "") for r in rows}
@@ -99,6 +104,13 @@ def demo_seed(*, rows: list[dict[str, Any]]) -> DemoSeed:
         _follow(carol, leader, status=CopyRelationship.Status.PAUSED, status_reason="paused by carol (demo)")
         _follow(dave, leader, sizing_mode="fixed_usdc", sizing_value=Decimal(5), daily_cap_usdc=Decimal(200))
     logins = [STAFF, *FOLLOWERS]
+    if chain is not None:
+        demo_fleet_start(chain)
+        erin = _account(_user(*FLEET_FOLLOWER), mode=TradingAccount.Mode.PAPER)
+        erin = demo_fleet_follower(chain, erin, actor=staff)
+        for leader in leaders:
+            _follow(erin, leader, sizing_mode="fixed_usdc", sizing_value=Decimal(5), daily_cap_usdc=Decimal(200))
+        logins.append(FLEET_FOLLOWER)
     return DemoSeed(
         logins=list(logins),
         leaders=[leader.address for leader in leaders],

@@ -255,6 +255,19 @@ class SpeedCustodyForm(forms.Form):
         return ApiCredentials(key=data["api_key"].strip(), secret=data["api_secret"], passphrase=data["api_passphrase"])
 
 
+class FleetCustodyForm(forms.Form):
+    """Fleet custody asks for one public address: the wallet the shares go to and pays back."""
+
+    wallet_address = forms.CharField(
+        label="Your wallet address",
+        max_length=42,
+        help_text=(
+            "The wallet (0x…, public) that receives the shares PolyHunter buys for you and pays back what "
+            "they cost. Never your private key."
+        ),
+    )
+
+
 class SessionCustodyForm(forms.Form):
     """Session custody asks for one public address: the EOA that owns the deposit wallet."""
 

@@ -39,6 +39,7 @@ PLAIN_DETAIL = frozenset(
         Reason.MAX_ORDER_NOTIONAL,
         Reason.NOT_FOUND,
         Reason.EXPIRED_PENDING,
+        Reason.NO_OPERATOR_WALLET,
     }
 )
 
@@ -58,6 +59,9 @@ STATUS_WORDS = {
     S.EXPIRED: "expired before it could be placed",
     S.SKIPPED: "skipped",
     S.BLOCKED: "blocked by a guardrail",
+    S.SETTLEMENT_PENDING: "filled by PolyHunter's wallet; the shares are on their way to yours",
+    S.SETTLED: "filled; the shares are in your wallet and PolyHunter was paid back",
+    S.DEBT: "filled; the shares are in your wallet, but paying PolyHunter back failed (see what you owe)",
 }
 
 # The venue's refusals (execution.venue.classify reasons, kept in venue_status), in plain words.
@@ -87,7 +91,7 @@ def follower_words(trade: Outcome) -> str:
         return f"{STATUS_WORDS[S.REJECTED]}: {REFUSALS.get(trade.venue_status, 'staff can see its exact answer')}"
     if status in (S.SIGNED, S.CLAIMED) and code.startswith("retry_later"):
         return "the venue asked us to wait; the same order will be sent again (never a second one)"
-    if status in (S.SIGNED, S.UNKNOWN, S.DELAYED, S.LIVE, S.FILLED, S.PENDING, S.CLAIMED) or not code:
+    if status in (S.SIGNED, S.UNKNOWN, S.DELAYED, S.LIVE, S.FILLED, S.PENDING, S.CLAIMED, S.DEBT) or not code:
         return status_words(trade)
     words = Reason(code).label if code in Reason.values else "see your follow's settings"
     detail = trade.reason_detail if code in PLAIN_DETAIL and trade.reason_detail else ""

@@ -29,6 +29,13 @@ class Reason(models.TextChoices):
     RATE_LIMITED = "rate_limited", "the signer's order rate limit was reached"
     CUSTODY_NOT_READY = "custody_not_ready", "your custody setup is incomplete"
     VENUE_VERSION = "venue_version", "the venue's order version changed; trading is halted until updated"
+    DEBT_OUTSTANDING = (
+        "debt_outstanding",
+        "you owe PolyHunter for earlier copies; raise your pUSD allowance or balance so it can be collected, "
+        "and copying resumes",
+    )
+    NO_OPERATOR_WALLET = "no_operator_wallet", "no PolyHunter trading wallet was free to place it"
+    FLEET_SELLS = "fleet_sells", "fleet mode does not copy sells yet; sell from your own wallet"
     # Decided from the market.
     MARKET_CLOSED = "market_closed", "the market is not accepting orders"
     NO_LIQUIDITY = "no_liquidity", "there was no liquidity within your price limit"
@@ -41,6 +48,8 @@ class Reason(models.TextChoices):
     EXPIRED_PENDING = "expired_pending", "it could not be processed in time"
     SETTLEMENT_FAILED = "settlement_failed", "the trade failed to settle on chain"
     MARKET_RESOLVED = "market_resolved", "the market resolved before the order filled"
+    # Fleet settlement (the operator wallet's fill moved to the follower's wallet).
+    REIMBURSEMENT_OWED = "reimbursement_owed", "the shares are in your wallet, but paying PolyHunter back failed"
 
 
 def describe(status_label: str, code: str, detail: str = "") -> str:

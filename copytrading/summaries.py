@@ -25,7 +25,7 @@ from copytrading.pnl import Point, pnl_for_accounts
 from copytrading.reasons import Reason
 from execution.custody import custody_ready
 from execution.guardrails import Holds, hold_verdict
-from execution.models import GuardrailSettings, TradingSwitch
+from execution.models import DebtRecord, GuardrailSettings, TradingSwitch
 from execution.session_custody import SessionStatus, session_status
 from execution.switches import SwitchState, switch_states
 
@@ -206,4 +206,26 @@ def session_alerts(user: User) -> list[tuple[TradingAccount, SessionStatus]]:
         status = session_status(account)
         if status is not None and status.state != "active":
             alerts.append((account, status))
+    return alerts
+
+
+@dataclass(frozen=True)
+class DebtAlert:
+    account: TradingAccount
+    owed: Decimal
+    copies: int
+    causes: list[str]
+
+
+def debt_alerts(user: User) -> list[DebtAlert]:
+    """Fleet accounts that owe the platform: how much, for how many copies, and why (plain words)."""
+    alerts = []
+    open_debts = DebtRecord.objects.filter(account__user=user, state=DebtRecord.State.OPEN).select_related("account")
+    by_account: dict[int, list[DebtRecord]] = {}
+    for debt in open_debts.order_by("account_id", "created_at"):
+        by_account.setdefault(debt.account_id, []).append(debt)
+    for debts in by_account.values():
+        causes = sorted({str(debt.get_cause_display()) for debt in debts})
+        owed = sum((debt.amount_usdc for debt in debts), Decimal(0))
+        alerts.append(DebtAlert(account=debts[0].account, owed=owed, copies=len(debts), causes=causes))
     return alerts

@@ -28,11 +28,16 @@ from copytrading.markets import REFRESH_MARKET_LABELS_ACTOR, market_labels_refre
 from copytrading.models import Deployment
 from copytrading.observed import scheduler_heartbeat
 from copytrading.pipeline.execute import copytrades_execute
+from copytrading.pipeline.fleet import FLEET_QUEUE, SETTLE_FLEET_ACTOR, fleet_release_ended
+from copytrading.pipeline.fleet_settle import debt_recover, fleet_settle, fleet_settle_due
 from copytrading.pipeline.handback import RECOVER_ACTOR
 from copytrading.pipeline.recovery import recover_due, recover_ids
 from copytrading.pipeline.settle import settle_due
 from copytrading.pipeline.sweep import sweep_deployment
 from copytrading.protection import positions_protect
+from execution.fleet.debts import debts_due
+from execution.fleet.keys import fleet_size
+from execution.fleet.wallets import fleet_monitor
 from polyhunter.broker import (
     DATABASE_MAX_BACKOFF_MS,
     DATABASE_MIN_BACKOFF_MS,
@@ -164,6 +169,38 @@ def session_keys_tick() -> None:
     )
     for account_id in session_accounts.values_list("id", flat=True).distinct():
         check_session_key.send(account_id)
+
+
+@dramatiq.actor(actor_name=SETTLE_FLEET_ACTOR, queue_name=FLEET_QUEUE, max_retries=0, time_limit=300_000)
+def settle_fleet_copy(copy_trade_id: int) -> None:
+    """Settle one confirmed fleet fill on chain (push shares, reimburse): idempotent, ids only."""
+    fleet_settle(copy_trade_id)
+
+
+@dramatiq.actor(queue_name=FLEET_QUEUE, max_retries=0, time_limit=300_000)
+def recover_debt(debt_id: int) -> None:
+    """Try to collect one open fleet debt (the contract makes it exactly once)."""
+    debt_recover(debt_id)
+
+
+@interval(seconds=5)  # type: ignore[untyped-decorator]  # dramatiq-crontab ships no types
+@dramatiq.actor(queue_name="platform", max_retries=0, time_limit=10_000)
+def fleet_tick() -> None:
+    """Re-send due fleet settlements and debt collections; give back wallets of ended copies."""
+    if not fleet_size():
+        return
+    for copy_trade_id in fleet_settle_due():
+        settle_fleet_copy.send(copy_trade_id)
+    for debt_id in debts_due():
+        recover_debt.send(debt_id)
+    fleet_release_ended()
+    monitor_fleet_transactions.send()
+
+
+@dramatiq.actor(queue_name=FLEET_QUEUE, max_retries=0, time_limit=120_000)
+def monitor_fleet_transactions() -> None:
+    """Receipts, stuck replacements (same nonce, higher fees), lost bytes and nonce gaps."""
+    fleet_monitor()
 
 
 # Exits have their own queue (and their own workers in production), so an exit never waits

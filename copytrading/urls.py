@@ -19,6 +19,7 @@ urlpatterns = [
     path("custody/<uuid:code>/paper/", custody.custody_paper, name="custody_paper"),
     path("custody/<uuid:code>/speed/", custody.custody_speed, name="custody_speed"),
     path("custody/<uuid:code>/session/", custody.custody_session, name="custody_session"),
+    path("custody/<uuid:code>/fleet/", custody.custody_fleet, name="custody_fleet"),
     path("custody/<uuid:code>/session/verify/", custody.custody_session_verify, name="custody_session_verify"),
     path("custody/<uuid:code>/session/wallet/", custody.custody_session_wallet, name="custody_session_wallet"),
     path("custody/<uuid:code>/session/rotate/", custody.custody_session_rotate, name="custody_session_rotate"),

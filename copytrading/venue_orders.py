@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from copytrading.models import CopyTrade
+from copytrading.pipeline.fleet import operator_of
 from execution.venue.errors import VenueError
 from execution.venue.services import order_lookup
 from polyhunter.audit import Actor, audit_record
@@ -40,7 +41,7 @@ def _view(trade: CopyTrade) -> VenueOrderView:
 def _ask_venue(trade: CopyTrade) -> VenueOrderView:
     assert trade.order_hash is not None
     try:
-        lookup = order_lookup(account=trade.account, order_hash=trade.order_hash)
+        lookup = order_lookup(account=trade.account, order_hash=trade.order_hash, operator=operator_of(trade))
     except VenueError as exc:
         return VenueOrderView("error", f"The venue could not be asked ({exc.reason}).")
     if lookup.kind != "found" or lookup.order is None:

@@ -6,6 +6,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+import execution.fleet.admin  # noqa: F401 - registers ChainTransactionAdmin (the app's admin is this module)
 from accounts.models import SessionKey
 from execution.models import GuardrailSettings, TradingSwitch, VenueHealth
 from execution.session_custody import session_rotate, session_rotation_progress

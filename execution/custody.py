@@ -16,6 +16,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from accounts.keyring import seal_secret
 from accounts.models import TradingAccount
+from execution.fleet.custody import fleet_ready
 from execution.session_custody import SessionStatus, session_keys_forget, session_ready, session_status
 from execution.venue.auth import ApiCredentials
 from execution.venue.custody import CustodyMaterial, custody_check_wallet, custody_derive
@@ -69,11 +70,14 @@ def custody_status(account: TradingAccount) -> CustodyStatus:
 
 def custody_ready(account: TradingAccount) -> bool:
     """Can this account's orders be placed? Paper always; speed once its key and credentials are
-    set; session while its signer's authorisation is verified, unexpired and not refused."""
+    set; session while its signer's authorisation is verified, unexpired and not refused; fleet
+    once the fleet is configured and the account's wallet is known."""
     if account.mode == TradingAccount.Mode.SPEED:
         return account.has_private_key and account.has_api_credentials and bool(account.signer_address)
     if account.mode == TradingAccount.Mode.SESSION:
         return session_ready(account)
+    if account.mode == TradingAccount.Mode.FLEET:
+        return fleet_ready(account)
     return True
 
 

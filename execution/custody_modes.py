@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from accounts.models import TradingAccount
+from execution.fleet.custody import fleet_sign
 from execution.session_custody import session_sign
 from execution.venue.errors import SigningFailed
 from execution.venue.orders import MarketInfo, OrderRequest
@@ -55,6 +56,17 @@ MODES: tuple[CustodyMode, ...] = (
         template="copytrading/custody/speed.html",
         sign=order_sign,
     ),
+    CustodyMode(
+        mode=TradingAccount.Mode.FLEET,
+        title="Fleet (PolyHunter's wallets, settled to yours)",
+        summary=(
+            "You keep your key. A PolyHunter trading wallet places each copy with PolyHunter's money, "
+            "then sends the shares to your wallet and takes back exactly what they cost (price plus fee) "
+            "under an allowance you grant to PolyHunter's settlement contract."
+        ),
+        template="copytrading/custody/fleet.html",
+        sign=fleet_sign,
+    ),
 )
 _BY_MODE = {mode.mode: mode for mode in MODES}
 
@@ -69,9 +81,15 @@ def custody_signs_orders(account: TradingAccount) -> bool:
     return mode is not None and mode.sign is not None
 
 
-def custody_sign(*, account: TradingAccount, request: OrderRequest, market: MarketInfo) -> SignedOrderPayload:
-    """Sign one order the way the account's custody mode signs; SigningFailed when it cannot."""
+def custody_sign(
+    *, account: TradingAccount, request: OrderRequest, market: MarketInfo, holder: str = ""
+) -> SignedOrderPayload:
+    """Sign one order the way the account's custody mode signs; SigningFailed when it cannot.
+
+    ``holder``: for fleet mode, the copy holding the operator wallet that signs (checkout)."""
     mode = custody_mode(account)
     if mode is None or mode.sign is None:
         raise SigningFailed(f"{account.get_mode_display()} custody cannot place orders yet", reason="custody_not_ready")
+    if account.mode == TradingAccount.Mode.FLEET:
+        return mode.sign(account=account, request=request, market=market, holder=holder)
     return mode.sign(account=account, request=request, market=market)

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
 
+from execution.fleet.models import ChainTransaction, DebtRecord, OperatorWallet  # one app: collected here
 from polyhunter.fields import MoneyField
 from polyhunter.lib.rows import select_one
 
@@ -45,6 +47,18 @@ class GuardrailSettings(models.Model):
         default=20,
         help_text="Most follows one user may have that are not stopped: each followed leader is polled "
         "on the shared Data API budget (180 requests per 10 s).",
+    )
+    fleet_debt_threshold_usdc = MoneyField(
+        default=0,
+        help_text="Fleet mode: a follower whose open debts add up to more than this gets no new fleet copies "
+        "until they are paid (0 = any open debt stops them).",
+    )
+    fleet_min_gas_pol = models.DecimalField(
+        max_digits=36,
+        decimal_places=18,
+        default=Decimal("0.05"),
+        help_text="Fleet mode: an operator wallet with less POL than this takes no new copy (it could not "
+        "pay for settlement).",
     )
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey(
@@ -136,3 +150,6 @@ class VenueHealth(models.Model):
         row.detail, row.checked_at = detail[:300], at
         row.save()
         return row
+
+
+__all__ = ["ChainTransaction", "DebtRecord", "GuardrailSettings", "OperatorWallet", "TradingSwitch", "VenueHealth"]

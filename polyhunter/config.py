@@ -195,6 +195,29 @@ VARIABLES: tuple[Var, ...] = (
         secret=True,
     ),
     Var("DEFAULT_FROM_EMAIL", "str", "PolyHunter <noreply@polyhunter.local>", "Sender of outgoing mail."),
+    Var(
+        "TRADING_MNEMONIC",
+        "mnemonic",
+        "",
+        "BIP-39 phrase (12-24 English words) of the fleet's operator wallets, derived at m/44'/60'/0'/0/i; "
+        "keys are derived in memory where they sign, never stored. Required when FLEET_SIZE > 0.",
+        secret=True,
+    ),
+    Var("FLEET_SIZE", "int", "0", "How many operator wallets (indexes 0..n-1) fleet mode uses; 0 = fleet mode off."),
+    Var(
+        "FLEET_SETTLEMENT_ADDRESS",
+        "address_or_empty",
+        "",
+        "Our FleetSettlement contract (followers' pUSD allowance goes to it); settlement reads and sends through "
+        "POLYGON_RPC_URL. Required when FLEET_SIZE > 0.",
+    ),
+    Var("FLEET_PUSD_ADDRESS", "address_or_empty", "0xc011a7e12a19f7b1f670d46f03b03f3342e82dfb", "pUSD token."),
+    Var(
+        "FLEET_CTF_ADDRESS",
+        "address_or_empty",
+        "0x4d97dcd97ec945f40cf65f87097ace5ea0476045",
+        "ConditionalTokens (ERC-1155 shares) contract.",
+    ),
 )
 
 VARIABLE_NAMES = frozenset(v.name for v in VARIABLES)
@@ -232,6 +255,16 @@ ALIASES: Mapping[str, str] = {
     "RPC_URL": "POLYGON_RPC_URL",
     "POLYGON_RPC": "POLYGON_RPC_URL",
     "WS_URL": "POLYGON_WS_URL",
+    "MNEMONIC": "TRADING_MNEMONIC",
+    "SEED_PHRASE": "TRADING_MNEMONIC",
+    "OPERATOR_MNEMONIC": "TRADING_MNEMONIC",
+    "FLEET_MNEMONIC": "TRADING_MNEMONIC",
+    "BOT_MNEMONIC": "TRADING_MNEMONIC",
+    "WALLET_MNEMONIC": "TRADING_MNEMONIC",
+    "TRADING_SEED": "TRADING_MNEMONIC",
+    "FLEET_COUNT": "FLEET_SIZE",
+    "FLEET_WALLETS": "FLEET_SIZE",
+    "OPERATOR_COUNT": "FLEET_SIZE",
 }
 
 # An unknown variable inside one of these namespaces is a typo of ours, never somebody else's.
@@ -248,8 +281,11 @@ NAMESPACES = (
     "METRICS_",
     "WORKER_METRICS_",
     "ARCHIVE_",
+    "TRADING_",
+    "FLEET_",
 )
 
+MAX_FLEET_SIZE = 1000
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 _KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
@@ -340,6 +376,12 @@ def _cross_checks(values: Mapping[str, Any], raw: Mapping[str, str]) -> list[str
         problems.append("ENCRYPTION_KEYS: required when DATABASE_URL is not the embedded SQLite database")
     if values["BEHIND_TLS_PROXY"] and values["TRUSTED_PROXY_COUNT"] < 1:
         problems.append("TRUSTED_PROXY_COUNT: must be at least 1 with BEHIND_TLS_PROXY=true")
+    if values["FLEET_SIZE"] and not values["TRADING_MNEMONIC"]:
+        problems.append("TRADING_MNEMONIC: required when FLEET_SIZE is above 0 (the operator wallets come from it)")
+    if values["FLEET_SIZE"] and not (values["FLEET_SETTLEMENT_ADDRESS"] and values["POLYGON_RPC_URL"]):
+        problems.append("FLEET_SETTLEMENT_ADDRESS: required, with POLYGON_RPC_URL, when FLEET_SIZE is above 0")
+    if values["FLEET_SIZE"] > MAX_FLEET_SIZE:
+        problems.append(f"FLEET_SIZE: at most {MAX_FLEET_SIZE}, got {values['FLEET_SIZE']}")
     if not embedded and values["SECRET_KEY"] == SECRET_KEY_DEFAULT:
         problems.append(
             "SECRET_KEY: the public default is refused when DATABASE_URL is not the embedded SQLite "
@@ -476,6 +518,12 @@ def _parse_addresses(var: Var, text: str) -> list[str]:
     return [a.lower() for a in items]
 
 
+def _parse_address_or_empty(var: Var, text: str) -> str:
+    if text and not _ADDRESS.match(text):
+        raise ValueError(f"not a 0x-prefixed 20-byte address: {text!r}")
+    return text.lower()
+
+
 def _parse_networks(var: Var, text: str) -> list[str]:
     networks = []
     for item in _parse_list(var, text):
@@ -484,6 +532,22 @@ def _parse_networks(var: Var, text: str) -> list[str]:
         except ValueError:
             raise ValueError(f"not a network in CIDR form (e.g. 10.0.0.0/8): {item!r}") from None
     return networks
+
+
+def _parse_mnemonic(var: Var, text: str) -> str:
+    # Never echo the phrase (or a word of it) back in the error: it is the fleet's only key.
+    words = text.split()
+    if not words:
+        return ""
+    if len(words) not in (12, 15, 18, 21, 24):
+        raise ValueError(f"expected a BIP-39 phrase of 12, 15, 18, 21 or 24 words, got {len(words)} words")
+    from eth_account.hdaccount.mnemonic import Mnemonic
+    from eth_account.types import Language
+
+    phrase = " ".join(w.lower() for w in words)
+    if not Mnemonic(Language.ENGLISH).is_mnemonic_valid(phrase):
+        raise ValueError("not a valid English BIP-39 phrase (a word is misspelt or the checksum does not match)")
+    return phrase
 
 
 def _parse_email(var: Var, text: str) -> dict[str, Any]:
@@ -510,4 +574,6 @@ _PARSERS = {
     "addresses": _parse_addresses,
     "email": _parse_email,
     "networks": _parse_networks,
+    "mnemonic": _parse_mnemonic,
+    "address_or_empty": _parse_address_or_empty,
 }

@@ -185,6 +185,13 @@ DEPLOYMENT_ID: str = CONFIG["DEPLOYMENT_ID"] or "shared"
 COPY_LEASE_SECONDS: int = 30
 ENCRYPTION_KEYS: list[tuple[str, bytes]] = CONFIG["ENCRYPTION_KEYS"]
 ENCRYPTION_KEY_FILE = BASE_DIR / "var" / "encryption.key"
+# Fleet mode (docs/fleet.md). The "_SECRET" suffix is what makes Django's error reporter hide the
+# phrase on a debug page; execution.fleet.keys is the one reader and derives keys where they sign.
+FLEET_SIZE: int = CONFIG["FLEET_SIZE"]
+TRADING_MNEMONIC_SECRET: str = CONFIG["TRADING_MNEMONIC"]
+FLEET_SETTLEMENT_ADDRESS: str = CONFIG["FLEET_SETTLEMENT_ADDRESS"]
+FLEET_PUSD_ADDRESS: str = CONFIG["FLEET_PUSD_ADDRESS"]
+FLEET_CTF_ADDRESS: str = CONFIG["FLEET_CTF_ADDRESS"]
 
 POLYMARKET_CLOB_URL: str = CONFIG["POLYMARKET_CLOB_URL"]
 POLYMARKET_DATA_URL: str = CONFIG["POLYMARKET_DATA_URL"]

@@ -12,6 +12,10 @@ from copytrading.models.leaders import LeaderTrade
 from copytrading.models.relationships import CopyRelationship
 from polyhunter.fields import MoneyField, PriceField
 
+# CopyTrade.TERMINAL as plain values, for the partial indexes and constraints below (a migration
+# compares them as written).
+FINAL_STATUSES = ["confirmed", "failed", "rejected", "canceled", "expired", "skipped", "blocked", "settled", "debt"]
+
 
 class CopyTrade(models.Model):
     """One copy-order intent for one follow and one leader trade, and its whole life.
@@ -37,6 +41,12 @@ class CopyTrade(models.Model):
         EXPIRED = "expired", "Expired, never placed"
         SKIPPED = "skipped", "Skipped"
         BLOCKED = "blocked", "Blocked by a guardrail"
+        # Fleet mode (execution.fleet): the operator wallet's fill is confirmed on chain; the shares
+        # go to the follower's wallet and the float comes back from it.
+        SETTLEMENT_PENDING = "settlement_pending", "Filled, settling to your wallet"
+        SETTLED = "settled", "Settled to your wallet"
+        # Final: the shares are the follower's; what is owed lives on in its DebtRecord (open → collected).
+        DEBT = "debt", "Settled; its cost was owed (see your debts)"
 
     class Lane(models.TextChoices):
         EXIT = "exit", "Exit"
@@ -60,12 +70,26 @@ class CopyTrade(models.Model):
             Status.EXPIRED,
             Status.SKIPPED,
             Status.BLOCKED,
+            Status.SETTLED,
+            Status.DEBT,
         }
     )
     # Signed but not yet resolved: the reconciler asks the venue about these by order hash.
     AWAITING_VENUE = frozenset({Status.SIGNED, Status.UNKNOWN, Status.DELAYED, Status.LIVE})
     # Rows whose notional may be (or may become) spent: caps count all of them, unknowns included.
-    EXPOSED = frozenset({Status.SIGNED, Status.UNKNOWN, Status.DELAYED, Status.LIVE, Status.FILLED, Status.CONFIRMED})
+    EXPOSED = frozenset(
+        {
+            Status.SIGNED,
+            Status.UNKNOWN,
+            Status.DELAYED,
+            Status.LIVE,
+            Status.FILLED,
+            Status.CONFIRMED,
+            Status.SETTLEMENT_PENDING,
+            Status.SETTLED,
+            Status.DEBT,
+        }
+    )
 
     TRANSITIONS: dict[str, frozenset[str]] = {
         Status.PENDING: frozenset({Status.CLAIMED, Status.SKIPPED, Status.BLOCKED, Status.EXPIRED}),
@@ -107,7 +131,8 @@ class CopyTrade(models.Model):
             {Status.DELAYED, Status.LIVE, Status.FILLED, Status.REJECTED, Status.CANCELED, Status.EXPIRED}
         ),
         Status.LIVE: frozenset({Status.LIVE, Status.FILLED, Status.CANCELED, Status.EXPIRED}),
-        Status.FILLED: frozenset({Status.FILLED, Status.CONFIRMED, Status.FAILED}),
+        Status.FILLED: frozenset({Status.FILLED, Status.CONFIRMED, Status.FAILED, Status.SETTLEMENT_PENDING}),
+        Status.SETTLEMENT_PENDING: frozenset({Status.SETTLEMENT_PENDING, Status.SETTLED, Status.DEBT}),
     }
 
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -130,7 +155,7 @@ class CopyTrade(models.Model):
         Deployment, on_delete=models.PROTECT, related_name="copy_trades", help_text="Deployment that created it."
     )
     lane = models.CharField(max_length=4, choices=Lane.choices, default=Lane.COPY)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     reason_code = models.CharField(max_length=48, blank=True, db_index=True)
     reason_detail = models.CharField(max_length=300, blank=True)
 
@@ -155,6 +180,20 @@ class CopyTrade(models.Model):
     fill_usdc = MoneyField(default=0)
     fee_usdc = MoneyField(default=0)
     trade_ids = models.JSONField(default=list, blank=True)
+
+    operator_wallet = models.ForeignKey(
+        "execution.OperatorWallet",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Fleet mode: the operator wallet that placed it and settles it.",
+    )
+    settle_attempts = models.PositiveIntegerField(
+        default=0,
+        help_text="Fleet mode: settlement runs that had to wait (backoff); its transactions are ChainTransaction "
+        "rows with this copy's id.",
+    )
 
     lease_owner = models.CharField(max_length=80, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
@@ -191,10 +230,7 @@ class CopyTrade(models.Model):
             # one is working is a no-op (insert-or-ignore), like a second copy of a leader trade.
             models.UniqueConstraint(
                 fields=["relationship", "token_id"],
-                condition=~models.Q(trigger="leader")
-                & ~models.Q(
-                    status__in=["confirmed", "failed", "rejected", "canceled", "expired", "skipped", "blocked"]
-                ),
+                condition=~models.Q(trigger="leader") & ~models.Q(status__in=FINAL_STATUSES),
                 name="one_open_protective_exit",
             ),
             models.CheckConstraint(
@@ -224,11 +260,29 @@ class CopyTrade(models.Model):
             ),
             # Used by copytrading.reconcile settlement pass: fills followed to CONFIRMED/FAILED.
             models.Index(fields=["next_check_at"], name="copytrade_settle_idx", condition=models.Q(status="filled")),
+            # Used by copytrading.fleet (the settle actor and command): fleet fills to settle on chain.
+            models.Index(
+                fields=["next_check_at"],
+                name="copytrade_fleet_settle_idx",
+                condition=models.Q(status="settlement_pending"),
+            ),
             # Used by the guardrail daily/market caps: an account's exposure today.
             models.Index(
                 fields=["account", "created_at"],
                 name="copytrade_exposure_idx",
-                condition=models.Q(status__in=["signed", "unknown", "delayed", "live", "filled", "confirmed"]),
+                condition=models.Q(
+                    status__in=[
+                        "signed",
+                        "unknown",
+                        "delayed",
+                        "live",
+                        "filled",
+                        "confirmed",
+                        "settlement_pending",
+                        "settled",
+                        "debt",
+                    ]
+                ),
             ),
             # Used by copytrading.notifications: copies that ended rejected, expired or blocked lately
             # (partial: only those rows, so the pipeline's other writes never touch it).
@@ -241,9 +295,7 @@ class CopyTrade(models.Model):
             models.Index(
                 fields=["deadline_at"],
                 name="copytrade_open_idx",
-                condition=~models.Q(
-                    status__in=["confirmed", "failed", "rejected", "canceled", "expired", "skipped", "blocked"]
-                ),
+                condition=~models.Q(status__in=FINAL_STATUSES),
             ),
         ]
 

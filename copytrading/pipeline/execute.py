@@ -24,12 +24,14 @@ from copytrading.pipeline import submit
 from copytrading.pipeline.batched import write_fenced_each
 from copytrading.pipeline.context import GateContext, gate_context, gate_inputs
 from copytrading.pipeline.exposure import Exposure, exposure_for
+from copytrading.pipeline.fleet import fleet_checkout, fleet_holder
 from copytrading.pipeline.leases import finish, release, submit_lease
 from copytrading.pipeline.paper import paper_fill
 from copytrading.pipeline.quoting import Quote, Unpriced, quote_rows
 from copytrading.pipeline.selling import sell_sizes
 from copytrading.reasons import Reason
 from execution.custody_modes import custody_sign, custody_signs_orders
+from execution.fleet.checkout import wallet_checkin
 from execution.guardrails import evaluate
 from execution.guardrails.breaker import breaker_watch
 from execution.metrics import RATE_LIMIT_WAITS
@@ -199,8 +201,10 @@ def _signer_slots(plans: list[Plan], context: GateContext) -> dict[int, bool]:
     """One rate slot per order its account signs itself (speed and session: a signer per
     follower), taken for the whole batch in one call."""
     own = [plan.row for plan in plans if custody_signs_orders(plan.row.account)]
+    # A fleet account has no signer of its own; its copies share the follower's budget.
     taken = signer_slots(
-        signers=[row.account.signer_address for row in own], per_second=context.limits.signer_orders_per_second
+        signers=[row.account.signer_address or f"fleet:{row.account.code}" for row in own],
+        per_second=context.limits.signer_orders_per_second,
     )
     return {row.id: ok for row, ok in zip(own, taken, strict=True)}
 
@@ -237,9 +241,21 @@ def _reserve_one(
         RATE_LIMIT_WAITS.labels(limiter="signer").inc()
         release([row], after=RETRY_SOON, reason="signer rate limit")
         return None
+    wallet = None
+    if row.account.mode == TradingAccount.Mode.FLEET:
+        wallet = fleet_checkout(row, notional=size.notional_usdc, fee=fee)
+        if wallet is None:
+            return None
     try:
-        payload = custody_sign(account=row.account, request=_request(row, size), market=plan.quote.market)
+        payload = custody_sign(
+            account=row.account,
+            request=_request(row, size),
+            market=plan.quote.market,
+            holder=fleet_holder(row) if wallet else "",
+        )
     except (InvalidOrder, SigningFailed) as exc:
+        if wallet is not None:
+            wallet_checkin(wallet_id=wallet.id, holder=fleet_holder(row))
         reason = Reason.BELOW_MIN_SIZE if exc.reason == "below_min_size" else Reason.CUSTODY_NOT_READY
         finish(
             [row],
@@ -273,6 +289,8 @@ def _reserve_one(
         # reconciler within seconds (renewed by a batch that takes longer, submit.py).
         "lease_until": now + submit_lease(),
     }
+    if wallet is not None:
+        values["operator_wallet"] = row.operator_wallet_id = wallet.id
     if row.side == "BUY":
         # Counted now, for the next rows of this batch; the row is written with the batch.
         exposure.add(

@@ -32,6 +32,7 @@ from django.utils import timezone
 from copytrading.metrics import reconciler_decided
 from copytrading.models import CopyTrade, Deployment
 from copytrading.pipeline.due import take_due
+from copytrading.pipeline.fleet import operator_of
 from copytrading.pipeline.leases import finish, submit_lease, write_fenced
 from copytrading.pipeline.submit import post_and_record
 from copytrading.reasons import Reason
@@ -118,7 +119,7 @@ def _recover_one(row: CopyTrade, *, now: datetime) -> None:
         _resend_if_fresh(row, count=row.not_found_count, now=now, refused=True)
         return
     assert row.order_hash is not None
-    lookup = order_lookup(account=row.account, order_hash=row.order_hash)
+    lookup = order_lookup(account=row.account, order_hash=row.order_hash, operator=operator_of(row))
     if lookup.kind == "found" and lookup.order is not None:
         _record_found(row, lookup.order, now=now)
     elif lookup.kind == "not_found":

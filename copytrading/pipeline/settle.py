@@ -25,6 +25,7 @@ from copytrading.metrics import reconciler_decided
 from copytrading.models import CopyTrade, Deployment
 from copytrading.pipeline.batched import write_fenced_each
 from copytrading.pipeline.due import take_due
+from copytrading.pipeline.fleet import fleet_settlement_enqueue, fleet_settlement_values, operator_of
 from copytrading.pipeline.leases import finish, write_fenced
 from copytrading.pipeline.positions import Fill, positions_apply_fills
 from copytrading.pipeline.recovery import reconciler_decision
@@ -62,17 +63,18 @@ def settle_due(
 
 def settle_rows(rows: list[CopyTrade], *, now: datetime) -> None:
     """Settle leased FILLED rows: one trades read per account, the outcomes written in bulk."""
-    by_account: dict[int, list[CopyTrade]] = defaultdict(list)
+    # A fleet copy's trades are its operator wallet's (the maker), read with that wallet's key.
+    by_account: dict[tuple[int, str], list[CopyTrade]] = defaultdict(list)
     for row in rows:
-        by_account[row.account_id].append(row)
+        by_account[(row.account_id, operator_of(row))].append(row)
     confirmed: dict[int, Confirmed] = {}
     waiting: list[CopyTrade] = []
-    for group in by_account.values():
+    for (_, operator), group in by_account.items():
         account = group[0].account
         if account.is_paper:  # paper fills are confirmed at once; nothing to follow
             continue
         try:
-            trades = _account_trades(account, since=min(_signed(row) for row in group))
+            trades = _account_trades(account, since=min(_signed(row) for row in group), operator=operator)
         except VenueError as exc:
             for row in group:
                 reconciler_decision(
@@ -121,13 +123,13 @@ def _signed(row: CopyTrade) -> datetime:
     return row.signed_at or row.created_at
 
 
-def _account_trades(account: TradingAccount, *, since: datetime) -> list[VenueTrade]:
+def _account_trades(account: TradingAccount, *, since: datetime, operator: str = "") -> list[VenueTrade]:
     """Every trade of the account matched since ``since`` (a minute's margin), all pages."""
     after = int(since.timestamp()) - CLOCK_MARGIN_S
     trades: list[VenueTrade] = []
     cursor: str | None = None
     for _ in range(MAX_PAGES):
-        page = account_trades(account=account, after=after, cursor=cursor)
+        page = account_trades(account=account, after=after, cursor=cursor, operator=operator)
         trades += page.trades
         cursor = page.next_cursor
         if cursor is None:
@@ -181,9 +183,15 @@ def _confirm(rows: list[CopyTrade], confirmed: dict[int, Confirmed], *, now: dat
     if not rows:
         return
     with transaction.atomic():
-        written = write_fenced_each(rows, {row.id: confirmed[row.id].values(now) for row in rows})
+        values = {row.id: confirmed[row.id].values(now) for row in rows}
+        for row in rows:
+            if row.operator_wallet_id is not None:
+                # A fleet fill is the operator wallet's until settled: nothing credited yet.
+                values[row.id] |= fleet_settlement_values(now)
+        written = write_fenced_each(rows, values)
+        fleet_settlement_enqueue([row.id for row in rows if row.id in written and row.operator_wallet_id is not None])
         # Every position of the batch credited together, locked in one order (positions.py).
-        credited = [row for row in rows if row.id in written]
+        credited = [row for row in rows if row.id in written and row.operator_wallet_id is None]
         positions_apply_fills(
             [Fill(trade=row, shares=c.shares, usdc=c.usdc, fee=c.fee) for row in credited for c in [confirmed[row.id]]]
         )

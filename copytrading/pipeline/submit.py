@@ -23,6 +23,7 @@ from copytrading.controls import account_session_lost, account_set_paused
 from copytrading.metrics import copies_counted, stage_observed
 from copytrading.models import CopyTrade
 from copytrading.pipeline.batched import write_fenced_each
+from copytrading.pipeline.fleet import fleet_release
 from copytrading.pipeline.handback import recovery_hand_back
 from copytrading.pipeline.leases import finish, submit_lease, write_fenced
 from copytrading.reasons import Reason
@@ -111,6 +112,7 @@ def submit_signed(signed: list[Signed]) -> int:
         if row.id in written:
             answer_observed(row=row, values=values[row.id])
     hand_back_if_recovering([(row, values[row.id]) for row in answered if row.id in written])
+    fleet_release([row.id for row in answered if row.operator_wallet_id is not None])
     if held:
         _held_for_pause(held)
     return sent

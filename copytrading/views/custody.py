@@ -10,10 +10,12 @@ from django.views.decorators.http import require_POST
 from accounts.models import TradingAccount
 from accounts.services import AccountError, account_create
 from copytrading.controls import account_session_restored
-from copytrading.forms import AccountCreateForm, SessionCustodyForm, SpeedCustodyForm
+from copytrading.forms import AccountCreateForm, FleetCustodyForm, SessionCustodyForm, SpeedCustodyForm
 from copytrading.views.common import current_user
 from execution.custody import CustodyError, custody_set_paper, custody_set_speed, custody_status
 from execution.custody_modes import MODES
+from execution.fleet.custody import FleetCustodyError, custody_set_fleet
+from execution.fleet.setup import fleet_setup
 from execution.session_custody import (
     SessionCustodyError,
     custody_set_session,
@@ -50,6 +52,7 @@ def _account_page(
     account: TradingAccount,
     speed_form: SpeedCustodyForm | None = None,
     session_form: SessionCustodyForm | None = None,
+    fleet_form: FleetCustodyForm | None = None,
 ) -> HttpResponse:
     status = custody_status(account)
     session_initial = {"owner_address": status.session.owner_address} if status.session else None
@@ -59,6 +62,8 @@ def _account_page(
         "modes": MODES,
         "speed_form": speed_form or SpeedCustodyForm(),
         "session_form": session_form or SessionCustodyForm(initial=session_initial),
+        "fleet_form": fleet_form or FleetCustodyForm(initial={"wallet_address": account.funder_address}),
+        "fleet": fleet_setup(account),
     }
     return render(request, "copytrading/custody_account.html", context)
 
@@ -104,6 +109,22 @@ def custody_speed(request: HttpRequest, code: str) -> HttpResponse:
             messages.success(request, "Key and API credentials are set. They are stored encrypted and never shown.")
             return redirect("custody_account", code=account.code)
     return _account_page(request, account, form)
+
+
+@login_required
+@require_POST
+def custody_fleet(request: HttpRequest, code: str) -> HttpResponse:
+    account = _own_account(request, code)
+    form = FleetCustodyForm(request.POST)
+    if form.is_valid():
+        try:
+            custody_set_fleet(account=account, funder_address=form.cleaned_data["wallet_address"], actor=request.user)
+        except FleetCustodyError as exc:
+            form.add_error("wallet_address", str(exc))
+        else:
+            messages.success(request, "Fleet mode is set. Grant the allowance shown below; copying starts once it is.")
+            return redirect("custody_account", code=account.code)
+    return _account_page(request, account, fleet_form=form)
 
 
 @login_required

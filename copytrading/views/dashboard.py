@@ -4,7 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from copytrading.summaries import dashboard_for, recent_copies, session_alerts
+from copytrading.summaries import dashboard_for, debt_alerts, recent_copies, session_alerts
 from copytrading.views.common import current_user as _user
 from polyhunter.lib.charts import line_chart
 
@@ -14,7 +14,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     data = dashboard_for(_user(request))
     chart = line_chart([(p.at, p.pnl) for p in data.pnl])
     alerts = session_alerts(_user(request))
-    return render(request, "copytrading/dashboard.html", {"data": data, "chart": chart, "custody_alerts": alerts})
+    context = {"data": data, "chart": chart, "custody_alerts": alerts, "debt_alerts": debt_alerts(_user(request))}
+    return render(request, "copytrading/dashboard.html", context)
 
 
 @login_required

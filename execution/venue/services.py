@@ -17,6 +17,7 @@ from typing import Any
 from eth_utils.address import to_checksum_address
 
 from accounts.models import TradingAccount
+from execution.fleet.custody import fleet_credentials_for
 from execution.venue.auth import ApiCredentials, open_api_credentials
 from execution.venue.classify import Classification
 from execution.venue.errors import SigningFailed
@@ -40,14 +41,18 @@ def post_signed(
 def order_post(
     *, account: TradingAccount, payload: Mapping[str, Any] | SignedOrderPayload, gateway: VenueGateway | None = None
 ) -> Classification:
-    """``post_signed`` with the account's own API credentials."""
-    return post_signed(payload=payload, creds=open_api_credentials(account=account), gateway=gateway)
+    """``post_signed`` with the API credentials of the order's signer (the account's, or for a
+    fleet copy the operator wallet's that signed it)."""
+    signed = payload if isinstance(payload, SignedOrderPayload) else SignedOrderPayload.from_json(payload)
+    return post_signed(payload=signed, creds=_credentials(account, signed.api_address), gateway=gateway)
 
 
-def order_lookup(*, account: TradingAccount, order_hash: str, gateway: VenueGateway | None = None) -> OrderLookup:
-    """``GET /data/order/{hash}`` as the account: found / not_found / unknown."""
+def order_lookup(
+    *, account: TradingAccount, order_hash: str, operator: str = "", gateway: VenueGateway | None = None
+) -> OrderLookup:
+    """``GET /data/order/{hash}`` as the account (a fleet copy: as its ``operator`` wallet)."""
     return (gateway or default_gateway()).get_order(
-        order_hash, creds=open_api_credentials(account=account), address=_api_address(account)
+        order_hash, creds=_credentials(account, operator), address=_api_address(account, operator)
     )
 
 
@@ -57,13 +62,15 @@ def account_trades(
     after: int | None = None,
     cursor: str | None = None,
     trade_id: str | None = None,
+    operator: str = "",
     gateway: VenueGateway | None = None,
 ) -> TradesPage:
-    """One page of the account's trades as maker (its funder wallet), newest rules of the venue."""
+    """One page of the account's trades as maker (its funder wallet; a fleet account's: those of
+    its ``operator`` wallet, which is the maker of its copies), newest rules of the venue."""
     return (gateway or default_gateway()).trades(
-        creds=open_api_credentials(account=account),
-        address=_api_address(account),
-        maker_address=account.funder_address or account.signer_address,
+        creds=_credentials(account, operator),
+        address=_api_address(account, operator),
+        maker_address=operator or account.funder_address or account.signer_address,
         trade_id=trade_id,
         after=after,
         cursor=cursor,
@@ -83,7 +90,17 @@ def account_balance(
     )
 
 
-def _api_address(account: TradingAccount) -> str:
+def _credentials(account: TradingAccount, operator: str) -> ApiCredentials:
+    if account.mode == TradingAccount.Mode.FLEET:
+        return fleet_credentials_for(address=operator)
+    return open_api_credentials(account=account)
+
+
+def _api_address(account: TradingAccount, operator: str = "") -> str:
+    if account.mode == TradingAccount.Mode.FLEET:
+        if not operator:
+            raise SigningFailed(f"fleet account {account.code}: which operator wallet placed it is not known")
+        return to_checksum_address(operator)
     if not account.signer_address:
         raise SigningFailed(f"account {account.code} has no signer address (custody not set up)")
     # POLY_ADDRESS is sent checksummed, as the SDK does; we store addresses lower-case.

@@ -152,6 +152,8 @@ def guardrail_form(**changes: str) -> dict[str, str]:
         "max_leader_trade_age_seconds": "120",
         "max_follows_per_user": "20",
         "default_follow_daily_cap_usdc": "100",
+        "fleet_debt_threshold_usdc": "0",
+        "fleet_min_gas_pol": "0.05",
     }
     return data | changes
 

@@ -75,3 +75,9 @@ def test_the_state_machine_allows_only_forward_transitions() -> None:
         assert not any(CopyTrade.can_transition(terminal, s) for s in CopyTrade.Status.values)
     non_terminal = set(CopyTrade.Status.values) - CopyTrade.TERMINAL
     assert set(CopyTrade.TRANSITIONS) == non_terminal
+
+
+def test_the_final_statuses_of_indexes_and_constraints_are_the_terminal_ones() -> None:
+    from copytrading.models.trades import FINAL_STATUSES
+
+    assert set(FINAL_STATUSES) == set(CopyTrade.TERMINAL)

@@ -46,6 +46,7 @@ OWNED_VIEWS = [
     OwnedView("custody_paper", "post", account, {}, 302),
     OwnedView("custody_speed", "post", account, {"private_key": "zz"}, 200),  # form error, re-rendered
     OwnedView("custody_session", "post", account, {"owner_address": "0x12"}, 200),  # form error, re-rendered
+    OwnedView("custody_fleet", "post", account, {"wallet_address": "0x12"}, 200),  # form error, re-rendered
     OwnedView("custody_session_verify", "post", account, {}, 302),  # not a session account: a message
     OwnedView("custody_session_wallet", "post", account, {"wallet": "0x12"}, 302),
     OwnedView("custody_session_rotate", "post", account, {}, 302),

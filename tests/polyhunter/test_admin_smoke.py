@@ -28,7 +28,7 @@ from copytrading.models import (
     Position,
     WatchedWallet,
 )
-from execution.models import GuardrailSettings, TradingSwitch
+from execution.models import DebtRecord, GuardrailSettings, OperatorWallet, TradingSwitch
 from polyhunter.audit import audit_record
 from polyhunter.models import ArchivedAuditEvent
 from tests.factories import make_copy_trade, shared_deployment
@@ -39,6 +39,20 @@ pytestmark = pytest.mark.django_db
 EXTRA_FIELDS: dict[str, dict[str, Any]] = {
     "auth.Group": {"name": "operators"},
     "execution.VenueHealth": {"id": 1, "expected_version": 2},
+    "execution.ChainTransaction": {
+        "wallet": "0x" + "ab" * 20,
+        "nonce": 0,
+        "purpose": "push",
+        "to_address": "0x" + "cd" * 20,
+        "call_data": b"",
+        "gas": 21_000,
+        "tx_hash": "0x" + "12" * 32,
+        "raw_tx": b"\x02",
+        "max_fee_per_gas": 1,
+        "max_priority_fee_per_gas": 1,
+        "sent_at": timezone.now(),
+        "sent_block": 0,
+    },
     "axes.AccessAttempt": {"username": "u", "ip_address": "127.0.0.1", "user_agent": "ua", "failures_since_start": 1},
     "axes.AccessLog": {"username": "u", "ip_address": "127.0.0.1", "user_agent": "ua"},
     "axes.AccessFailureLog": {"username": "u", "ip_address": "127.0.0.1", "user_agent": "ua"},
@@ -117,6 +131,15 @@ def one_of_each() -> dict[type[models.Model], models.Model]:
         occurred_at=trade.created_at,
         detected_at=trade.created_at,
         row={},
+    )
+    rows[OperatorWallet] = OperatorWallet.objects.create(index=0, address="0x" + "0f" * 20)
+    rows[DebtRecord] = DebtRecord.objects.create(
+        account=trade.account,
+        copy_trade_id=trade.id,
+        follower_address="0x" + "f0" * 20,
+        operator_address="0x" + "0f" * 20,
+        amount_usdc=Decimal("1.5"),
+        cause=DebtRecord.Cause.ALLOWANCE,
     )
     rows[ArchivedAuditEvent] = ArchivedAuditEvent.objects.create(
         original_id=10**9, code=uuid.uuid4(), created_at=trade.created_at, actor_label="test", action="smoke"

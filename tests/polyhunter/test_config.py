@@ -211,3 +211,41 @@ def test_check_config_prints_the_configuration_with_secrets_redacted() -> None:
     assert "SECRET_KEY" in result.stdout
     assert "x" * 60 not in result.stdout
     assert "configuration OK" in result.stdout
+
+
+FLEET_PHRASE = "abandon " * 11 + "about"  # BIP-39's first published vector
+
+
+def test_it_reads_the_fleet_and_redacts_its_phrase() -> None:
+    loaded = config.load(
+        {
+            "TRADING_MNEMONIC": FLEET_PHRASE.upper(),
+            "FLEET_SIZE": "4",
+            "FLEET_SETTLEMENT_ADDRESS": "0x" + "5e" * 20,
+            "POLYGON_RPC_URL": "http://127.0.0.1:8545",
+        }
+    )
+    assert (loaded["TRADING_MNEMONIC"], loaded["FLEET_SIZE"]) == (FLEET_PHRASE, 4)
+    shown = dict((name, value) for name, value, _ in loaded.redacted())
+    assert shown["TRADING_MNEMONIC"] == "***"
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"FLEET_SIZE": "2"}, "TRADING_MNEMONIC: required when FLEET_SIZE is above 0"),
+        ({"TRADING_MNEMONIC": "abandon " * 12}, "checksum does not match"),
+        ({"TRADING_MNEMONIC": "abandon about"}, "got 2 words"),
+        ({"MNEMONIC": FLEET_PHRASE}, "found MNEMONIC, expected TRADING_MNEMONIC"),
+        ({"FLEET_COUNT": "3"}, "found FLEET_COUNT, expected FLEET_SIZE"),
+        ({"TRADING_MNEMONICS": FLEET_PHRASE}, "expected TRADING_MNEMONIC"),
+        ({"FLEET_SIZE": "1001", "TRADING_MNEMONIC": FLEET_PHRASE}, "FLEET_SIZE: at most 1000"),
+        ({"FLEET_SIZE": "1", "TRADING_MNEMONIC": FLEET_PHRASE}, "FLEET_SETTLEMENT_ADDRESS: required"),
+        ({"FLEET_SETTLEMENT_ADDRESS": "0x12"}, "not a 0x-prefixed 20-byte address"),
+    ],
+)
+def test_it_refuses_a_bad_or_misnamed_fleet_setting(env: dict[str, str], expected: str) -> None:
+    with pytest.raises(config.ConfigurationError) as caught:
+        config.load(env)
+    assert expected in str(caught.value)
+    assert "abandon" not in str(caught.value)  # the phrase (or a word of it) is never echoed

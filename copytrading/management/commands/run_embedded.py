@@ -104,7 +104,7 @@ class Command(BaseCommand):
         return chosen
 
     def _demo(self, running: Any, rows: list[dict[str, Any]], url: str, *, pace: float) -> None:
-        seed = demo_seed(rows=rows)
+        seed = demo_seed(rows=rows, chain=running.chain)
         if running.simulator is not None:
             # alice and dave trade their own (simulated) pUSD: fund their wallets at the venue.
             running.simulator.set_balance(seed.alice_signer, pusd="5000")

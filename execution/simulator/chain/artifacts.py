@@ -28,13 +28,16 @@ class Artifact:
     bytecode: str
 
 
-def compile_artifacts() -> dict[str, Any]:
-    """Compile every source with the installed vyper (the pinned development dependency)."""
+def compile_artifacts(*, sources: Path = SOURCES, names: tuple[str, ...] = CONTRACT_NAMES) -> dict[str, Any]:
+    """Compile every source with the installed vyper (the pinned development dependency).
+
+    Other contract folders (execution/fleet/contracts) are compiled by the same function.
+    """
     import vyper
 
     contracts: dict[str, Any] = {}
-    for name in CONTRACT_NAMES:
-        path = SOURCES / f"{name}.vy"
+    for name in names:
+        path = sources / f"{name}.vy"
         source = path.read_text()
         out = vyper.compile_code(source, contract_path=path.name, output_formats=["abi", "bytecode"])
         contracts[name] = {

@@ -7,8 +7,8 @@
 Roles (anvil's public development accounts): #8 deploys and administers every contract and
 receives the exchanges' fees; #9 is the venue's operator, the only account the exchanges let
 settle, and a minter of pUSD and shares (how `set_balance` seeds wallets). Contracts are deployed
-in `DEPLOYMENT` order; a later contract (#12's settlement contract) is one more entry there and
-one more key in `contracts`.
+in `DEPLOYMENT` order. #12's settlement contract is deployed apart, by
+`execution.fleet.onchain.deploy_settlement` (this package imports nothing from the rest of execution).
 """
 
 from __future__ import annotations

@@ -18,6 +18,9 @@ simulator holds (orders and trades) — not only what our rows say about themsel
   filter (the filter class and the changelist page), and every non-terminal row is somebody's
   job (a due check, or a lease).
 - I4: every simulator order and trade of a managed wallet maps to a CopyTrade.
+- I6 (fleet mode): every fleet fill ended SETTLED (the chain's settlement contract records its
+  copy id) or DEBT (exactly one DebtRecord), and the open debts add up to exactly what the chain
+  says is still unreimbursed (fill + fee of every fleet fill whose copy id it has not recorded).
 - I5: no private key or session key (hex, with or without 0x, any case), API secret or
   passphrase, and none of the deployment's own secrets (SECRET_KEY, ENCRYPTION_KEYS), in the logs
   (caplog at DEBUG, and the production handler's output with its tracebacks), the worker
@@ -47,7 +50,9 @@ from accounts.keyring import open_secret, open_session_secret
 from accounts.models import SessionKey, TradingAccount, User
 from copytrading.admin_filters import StuckFilter
 from copytrading.models import CopyRelationship, CopyTrade
-from execution.models import GuardrailSettings
+from execution.fleet.chain import fleet_chain
+from execution.fleet.onchain import is_settled
+from execution.models import DebtRecord, GuardrailSettings
 from execution.venue.auth import open_api_credentials
 from execution.venue.errors import CorruptPayload
 from execution.venue.payload import SignedOrderPayload
@@ -62,7 +67,13 @@ COMMITTED_AT_PLAN = (
     CopyTrade.Status.DELAYED,
     CopyTrade.Status.LIVE,
 )
-FILLED = (CopyTrade.Status.FILLED, CopyTrade.Status.CONFIRMED)
+FILLED = (
+    CopyTrade.Status.FILLED,
+    CopyTrade.Status.CONFIRMED,
+    CopyTrade.Status.SETTLEMENT_PENDING,
+    CopyTrade.Status.SETTLED,
+    CopyTrade.Status.DEBT,
+)
 NEVER_TRADED = (
     CopyTrade.Status.REJECTED,
     CopyTrade.Status.CANCELED,
@@ -112,9 +123,35 @@ def check_invariants(
         *i3_nothing_stuck_silently(rows, client),
         *i4_every_venue_order_maps_to_a_copy(rows, venue_orders, venue_trades),
         *i5_no_secret_anywhere(scan_haystacks(rows, evidence, client), SecretScanner.of_accounts()),
+        *i6_fleet_fills_settled_or_owed(rows),
     ]
     assert not findings, "\n".join(finding.message for finding in findings[:20])
     tracker.checked = True
+
+
+def i6_fleet_fills_settled_or_owed(rows: list[CopyTrade]) -> list[Finding]:
+    """I6, judged by the chain's settlement contract (its per-copy record), not by our rows alone."""
+    fleet_fills = [row for row in rows if row.operator_wallet_id is not None and row.size_matched > 0]
+    if not fleet_fills:
+        return []
+    chain = fleet_chain()
+    found: list[Finding] = []
+    debts = {debt.copy_trade_id: debt for debt in DebtRecord.objects.all()}
+    unreimbursed = ZERO
+    for row in fleet_fills:
+        settled_on_chain = is_settled(w3=chain.w3, settlement=chain.settlement, copy_id=row.id)
+        if not settled_on_chain:
+            unreimbursed += row.fill_usdc + row.fee_usdc
+        if row.status == CopyTrade.Status.SETTLED and not settled_on_chain:
+            found.append(Finding("I6", "settled_not_on_chain", f"I6: copy {row.code} is SETTLED, the chain disagrees"))
+        elif row.status == CopyTrade.Status.DEBT and row.id not in debts:
+            found.append(Finding("I6", "debt_without_record", f"I6: copy {row.code} is DEBT without a DebtRecord"))
+        elif row.status not in (CopyTrade.Status.SETTLED, CopyTrade.Status.DEBT):
+            found.append(Finding("I6", "unsettled", f"I6: fleet fill {row.code} ended {row.status}"))
+    owed = sum((d.amount_usdc for d in debts.values() if d.state == DebtRecord.State.OPEN), ZERO)
+    if owed != unreimbursed:
+        found.append(Finding("I6", "debt_sum", f"I6: open debts {owed} pUSD, chain unreimbursed {unreimbursed} pUSD"))
+    return found
 
 
 def _signature(signed_order: object) -> str:

@@ -1,0 +1,101 @@
+"""Fleet copies in the pipeline: the debt gate and the operator wallet checkout before signing,
+and the wallet given back when a copy ends without anything to settle.
+
+A fleet copy holds its wallet from signing until its settlement ends (execution.fleet.checkout);
+caps and exposure are the follower's (the row's account), exactly as for any other mode.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from functools import partial
+
+from django.db import transaction
+
+from copytrading.models import CopyTrade
+from copytrading.pipeline.leases import finish
+from copytrading.reasons import Reason
+from execution.fleet.checkout import holder_for_copy, wallet_checkin, wallet_checkout
+from execution.fleet.custody import fleet_ready
+from execution.fleet.debts import debts_open_total
+from execution.fleet.models import OperatorWallet
+from execution.models import GuardrailSettings
+from polyhunter.broker import send_to_queue
+
+# Settlement runs on its own queue (chain transactions, seconds each), consumed by every worker.
+FLEET_QUEUE = "fleet"
+
+# Rows that end a fleet copy's use of its wallet: nothing was bought, or settlement finished.
+_DONE = CopyTrade.TERMINAL
+
+
+def fleet_checkout(row: CopyTrade, *, notional: Decimal, fee: Decimal) -> OperatorWallet | None:
+    """The operator wallet this copy signs with, leased; None when the row was ended instead."""
+    if not fleet_ready(row.account):
+        detail = "grant the pUSD allowance to PolyHunter's settlement contract (custody page) to start copying"
+        finish([row], status=CopyTrade.Status.BLOCKED, reason=Reason.CUSTODY_NOT_READY, detail=detail)
+        return None
+    owed = debts_open_total(account_id=row.account_id)
+    if owed > GuardrailSettings.current().fleet_debt_threshold_usdc:
+        finish([row], status=CopyTrade.Status.SKIPPED, reason=Reason.DEBT_OUTSTANDING, detail=f"{owed} pUSD owed")
+        return None
+    if row.side == CopyTrade.Side.SELL:
+        finish([row], status=CopyTrade.Status.SKIPPED, reason=Reason.FLEET_SELLS)
+        return None
+    got = wallet_checkout(
+        holder=holder_for_copy(row.id), need_usdc=notional + fee, activity=f"placing copy {row.code} ({notional} pUSD)"
+    )
+    if got.wallet is None:
+        finish([row], status=CopyTrade.Status.SKIPPED, reason=Reason.NO_OPERATOR_WALLET, detail=got.reason)
+    return got.wallet
+
+
+def fleet_holder(row: CopyTrade) -> str:
+    return holder_for_copy(row.id)
+
+
+def operator_of(row: CopyTrade) -> str:
+    """The operator wallet that signed a fleet copy (its POLY_ADDRESS), "" for any other copy."""
+    if row.operator_wallet_id is None or not isinstance(row.signed_order, dict):
+        return ""
+    return str(row.signed_order.get("api_address", ""))
+
+
+def fleet_release(row_ids: list[int]) -> int:
+    """Give back the wallets of fleet copies that ended with nothing to settle (rejected, killed,
+    expired…): called after recording answers, and by the settle sweep for any other path."""
+    released = 0
+    for row_id, wallet_id, status in CopyTrade.objects.filter(
+        id__in=row_ids, operator_wallet__isnull=False
+    ).values_list("id", "operator_wallet_id", "status"):
+        if status in _DONE:
+            released += wallet_checkin(wallet_id=wallet_id, holder=holder_for_copy(row_id))
+    return released
+
+
+# Sent by name: copytrading.tasks declares the actor and imports the pipeline (no import loop).
+SETTLE_FLEET_ACTOR = "settle_fleet_copy"
+
+
+def fleet_settlement_values(now: datetime) -> dict[str, object]:
+    """What a confirmed fleet fill writes instead of CONFIRMED: settlement is due at once."""
+    return {"status": CopyTrade.Status.SETTLEMENT_PENDING, "finished_at": None, "next_check_at": now}
+
+
+def fleet_settlement_enqueue(row_ids: list[int]) -> None:
+    """One settle message per confirmed fleet fill, sent once the confirmation is committed."""
+    for row_id in row_ids:
+        transaction.on_commit(partial(send_to_queue, SETTLE_FLEET_ACTOR, FLEET_QUEUE, row_id))
+
+
+def fleet_release_ended() -> int:
+    """Give back every wallet leased by a copy that has ended (a path that did not check in)."""
+    held = {
+        int(holder.removeprefix("copy:")): wallet_id
+        for wallet_id, holder in OperatorWallet.objects.filter(lease_holder__startswith="copy:").values_list(
+            "id", "lease_holder"
+        )
+    }
+    ended = CopyTrade.objects.filter(id__in=held, status__in=_DONE).values_list("id", flat=True)
+    return sum(wallet_checkin(wallet_id=held[row_id], holder=holder_for_copy(row_id)) for row_id in ended)
