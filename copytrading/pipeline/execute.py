@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from accounts.models import TradingAccount
 from copytrading.metrics import stage_observed
+from copytrading.freshness import signal_age
 from copytrading.models import CopyRelationship, CopyTrade, Deployment, LeaderTrade
 from copytrading.pipeline import submit
 from copytrading.pipeline.batched import write_fenced_each
@@ -35,12 +36,14 @@ from execution.guardrails.breaker import breaker_watch
 from execution.metrics import RATE_LIMIT_WAITS
 from execution.ratelimit import signer_slots
 from execution.sizing import CopySize, Skip, protect, target_usdc
+from execution.venue.clock import VenueClockUnknown, venue_clock
 from execution.venue.errors import InvalidOrder, SigningFailed, VenueError
 from execution.venue.orders import OrderRequest
 
 log = logging.getLogger(__name__)
 
 RETRY_SOON = timedelta(seconds=1)
+CLOCK_RETRY = 2
 
 
 @dataclass
@@ -94,12 +97,21 @@ def _pre_gate(rows: list[CopyTrade], context: GateContext, amounts: dict[int, De
 
     First the leader trade's age, as at fan-out: an execute message that waited in a backlog (or
     was re-sent by the sweeper) must not copy a signal that has gone stale since (reliability S26).
+    The age is read on the venue's clock (``copytrading.freshness``): this worker's may be off (S37).
     """
+    try:
+        offset = venue_clock().offset()
+    except VenueClockUnknown as exc:
+        # Ages cannot be judged, nor L2 headers stamped: wait for the venue's clock (copies left
+        # waiting past their deadline expire, reliability S37).
+        log.warning("copies %s: no trusted venue time, retried in %s s: %s", _codes(rows), CLOCK_RETRY, exc.detail)
+        release(rows, after=timedelta(seconds=CLOCK_RETRY), reason=f"venue unavailable: {exc.detail}")
+        return []
     passed = []
     now = timezone.now()
     max_age = timedelta(seconds=context.limits.max_leader_trade_age_seconds)
     for row in rows:
-        age = now - row.signal_time
+        age = signal_age(row, now=now, offset=offset)
         if age > max_age:
             limit = int(max_age.total_seconds())
             detail = f"the leader traded {int(age.total_seconds())} s ago; copies go out within {limit} s"
@@ -116,6 +128,10 @@ def _pre_gate(rows: list[CopyTrade], context: GateContext, amounts: dict[int, De
         else:
             finish([row], status=CopyTrade.Status.BLOCKED, reason=verdict.reason, detail=verdict.detail)
     return passed
+
+
+def _codes(rows: list[CopyTrade]) -> str:
+    return ", ".join(str(row.code) for row in rows[:3]) + (f" and {len(rows) - 3} more" if len(rows) > 3 else "")
 
 
 def _plans(rows: list[CopyTrade], amounts: dict[int, Decimal]) -> list[Plan]:
