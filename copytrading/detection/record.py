@@ -151,7 +151,12 @@ def leader_trades_record(
     watched = [t for t in trades if t.leader in leaders]
     rows = [
         _row(
-            trade, leader_id=leaders[trade.leader], source=source, detected_at=detected_at, max_age=max_age, offset=offset
+            trade,
+            leader_id=leaders[trade.leader],
+            source=source,
+            detected_at=detected_at,
+            max_age=max_age,
+            offset=offset,
         )
         for trade in watched
     ]

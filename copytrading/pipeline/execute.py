@@ -18,8 +18,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import TradingAccount
-from copytrading.metrics import stage_observed
 from copytrading.freshness import signal_age
+from copytrading.metrics import stage_observed
 from copytrading.models import CopyRelationship, CopyTrade, Deployment, LeaderTrade
 from copytrading.pipeline import submit
 from copytrading.pipeline.batched import write_fenced_each

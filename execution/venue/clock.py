@@ -34,19 +34,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
-from prometheus_client import Gauge
-
 from execution.venue.errors import UnexpectedAnswer, VenueError, VenueUnavailable
+from execution.venue.metrics import CLOCK_OFFSET
 
 logger = logging.getLogger(__name__)
-
-CLOCK_OFFSET = Gauge(
-    "polyhunter_venue_clock_offset_seconds",
-    "Venue time minus this host's clock, as last measured from the venue's GET /time (positive: "
-    "the local clock is behind). Copying corrects for it; a large value means the host's clock "
-    "(NTP) needs fixing.",
-    multiprocess_mode="livemostrecent",
-)
 
 TTL_SECONDS = 60.0
 RETRY_SECONDS = 2.0
