@@ -16,7 +16,8 @@ import logging
 from datetime import datetime, timedelta
 
 from copytrading.models import CopyTrade
-from execution.venue.clock import VenueClockUnknown, venue_clock
+from execution.venue.clock import VenueClockUnknown
+from execution.venue.gateway import venue_clock
 
 log = logging.getLogger(__name__)
 

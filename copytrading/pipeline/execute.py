@@ -36,8 +36,9 @@ from execution.guardrails.breaker import breaker_watch
 from execution.metrics import RATE_LIMIT_WAITS
 from execution.ratelimit import signer_slots
 from execution.sizing import CopySize, Skip, protect, target_usdc
-from execution.venue.clock import VenueClockUnknown, venue_clock
+from execution.venue.clock import VenueClockUnknown
 from execution.venue.errors import InvalidOrder, SigningFailed, VenueError
+from execution.venue.gateway import venue_clock
 from execution.venue.orders import OrderRequest
 
 log = logging.getLogger(__name__)

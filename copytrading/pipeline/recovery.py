@@ -38,8 +38,8 @@ from copytrading.pipeline.submit import post_and_record
 from copytrading.reasons import Reason
 from execution.models import GuardrailSettings
 from execution.switches import kill_switch_engaged
-from execution.venue.clock import venue_clock
 from execution.venue.errors import CorruptPayload, VenueError
+from execution.venue.gateway import venue_clock
 from execution.venue.lookup import VenueOrder
 from execution.venue.payload import SignedOrderPayload
 from execution.venue.services import order_lookup

@@ -194,10 +194,3 @@ class VenueClock:
         if sample is None or now - sample.measured_at > self._trust:
             return None
         return sample.offset_seconds
-
-
-def venue_clock() -> VenueClock:
-    """This process's venue clock (the default gateway's)."""
-    from execution.venue.gateway import default_gateway
-
-    return default_gateway().clock
