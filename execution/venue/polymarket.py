@@ -99,7 +99,7 @@ class PolymarketGateway:
         self._conditions: SingleFlightCache[str, str] = SingleFlightCache(
             ttl_seconds=max(market_ttl_seconds, 3600.0), max_entries=4 * max_markets, wait_seconds=wait
         )
-        # Venue time for the L2 timestamps (and the pipeline's staleness checks, venue_now()).
+        # Venue time for the L1/L2 timestamps and the pipeline's leader-trade ages (gateway.venue_clock()).
         self.clock = VenueClock(read_time=self.server_seconds)
         self.canary = VersionCanary(
             fetch_version=self.version,
