@@ -10,10 +10,11 @@ Measuring: offset = venue time - local time at the midpoint of the request's rou
 venue answers whole seconds, truncated, so the answer ``t`` stands for ``t + 0.5`` (error at most
 half a second plus half the round trip, far inside the 30 s window and the staleness limits).
 
-Caching: one offset per process (on the gateway), refreshed when it is older than ``ttl_seconds``
-by the first caller that needs it; callers meanwhile use the previous offset, or wait for that one
-measurement when there is none yet (single flight: one ``/time`` request at a time). A failed
-measurement is logged at WARNING and tried again after ``retry_seconds``.
+Caching: one offset per process (on the gateway). Once it is older than ``ttl_seconds`` the
+first caller that needs it starts a measurement in a background thread and every caller goes on
+with the previous offset; only a process with no trusted offset yet waits for the measurement
+(single flight: one ``/time`` request at a time). A failed measurement is logged at WARNING and
+tried again after ``retry_seconds``.
 
 When ``/time`` cannot be read, the last offset stays trusted for ``trust_seconds`` (a clock drifts
 well under a second in that time). Past that, or before any measurement, there is no trusted
@@ -26,6 +27,7 @@ unlikely to take orders anyway.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -70,13 +72,11 @@ class ClockReading:
 def parse_server_time(body: object) -> Decimal:
     """The venue's unix seconds from a ``/time`` answer (a plain number, or ``{"time": n}``)."""
     value = body.get("time") if isinstance(body, dict) else body
-    if isinstance(value, bool) or not isinstance(value, int | str | Decimal):
-        raise UnexpectedAnswer(f"/time answer is not a number of seconds: {body!r}")
-    try:
-        seconds = Decimal(value)
-    except InvalidOperation:
-        raise UnexpectedAnswer(f"/time answer is not a number of seconds: {body!r}") from None
-    if not seconds.is_finite() or seconds <= 0:
+    seconds = None
+    if isinstance(value, int | str | Decimal) and not isinstance(value, bool):
+        with contextlib.suppress(InvalidOperation):
+            seconds = Decimal(value)
+    if seconds is None or not seconds.is_finite() or seconds <= 0:
         raise UnexpectedAnswer(f"/time answer is not a number of seconds: {body!r}")
     return seconds
 
@@ -146,24 +146,32 @@ class VenueClock:
             return ClockReading(offset_seconds=None, age_seconds=None, error=error or "never measured")
         return ClockReading(offset_seconds=seconds, age_seconds=time.monotonic() - sample.measured_at, error=error)
 
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no measurement is under way (for callers that need a refresh's result)."""
+        with self._lock:
+            flight = self._flight
+        return flight is None or flight.wait(timeout)
+
     def _offset_seconds(self) -> float | None:
         with self._lock:
             now = time.monotonic()
             trusted = self._trusted(now)
-            if now < self._due_at:
-                return trusted  # fresh, or pausing after a failed measurement
-            if self._flight is not None:
-                if trusted is not None:
-                    return trusted  # another thread is measuring; the previous offset holds
-                flight, leader = self._flight, False
-            else:
-                flight, leader = threading.Event(), True
-                self._flight = flight
-        if not leader:
-            flight.wait(self._wait)
-            with self._lock:
-                return self._trusted(time.monotonic())
-        return self._measure(flight)
+            if now < self._due_at or (self._flight is not None and trusted is not None):
+                # Fresh; pausing after a failed measurement; or being measured, the old one holds.
+                return trusted
+            flight = self._flight
+            leader = flight is None
+            if flight is None:
+                flight = self._flight = threading.Event()
+        if leader and trusted is not None:
+            # Due, with an offset still trusted: measured again off this caller's path.
+            threading.Thread(target=self._measure, args=(flight,), name="venue-clock", daemon=True).start()
+            return trusted
+        if leader:
+            return self._measure(flight)
+        flight.wait(self._wait)
+        with self._lock:
+            return self._trusted(time.monotonic())
 
     def _measure(self, flight: threading.Event) -> float | None:
         sample: ClockSample | None = None

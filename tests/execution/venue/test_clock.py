@@ -88,7 +88,23 @@ def test_one_measurement_serves_every_thread_until_it_is_due_again() -> None:
         assert len(offsets) == 8
         assert len(set(offsets)) == 1
         clock.offset()
+        assert clock.wait_idle(10)
         assert local.hits["/time"] == 1  # cached for a minute
+
+
+def test_a_due_offset_is_measured_again_off_the_callers_path() -> None:
+    local = LocalVenue()
+    local.route("GET", "/time", lambda _request: Reply(body=int(time.time()) + 30))
+    with serve(local):
+        gateway = _gateway(local.url)
+        clock = VenueClock(read_time=gateway.server_seconds, ttl_seconds=0.01)
+        first = clock.offset().total_seconds()
+        local.route("GET", "/time", lambda _request: Reply(body=int(time.time()) + 60))
+        time.sleep(0.05)  # due again
+        assert clock.offset().total_seconds() == first  # the caller does not wait for /time
+        assert clock.wait_idle(10)
+        assert abs(clock.offset().total_seconds() - 60) <= TOLERANCE
+    assert abs(first - 30) <= TOLERANCE
 
 
 def test_a_failing_time_keeps_the_last_offset_within_the_trust_bound(caplog: pytest.LogCaptureFixture) -> None:
@@ -101,7 +117,8 @@ def test_a_failing_time_keeps_the_last_offset_within_the_trust_bound(caplog: pyt
         local.route("GET", "/time", Reply(status=500, body={"error": "Internal Server Error"}))
         time.sleep(0.05)  # the measurement is due again
         with caplog.at_level(logging.WARNING, logger="execution.venue.clock"):
-            assert clock.offset() == first
+            assert clock.offset() == first  # at once; measured again in the background
+            assert clock.wait_idle(10)
         assert local.hits["/time"] == 2
         reading = clock.reading()
     assert "GET /time failed" in caplog.text
@@ -118,7 +135,7 @@ def test_without_a_trusted_offset_there_is_no_venue_time(caplog: pytest.LogCaptu
         clock = VenueClock(read_time=gateway.server_seconds, ttl_seconds=0.01, retry_seconds=0.01, trust_seconds=0.02)
         clock.offset()
         local.route("GET", "/time", Reply(status=503, body={"error": "down"}))
-        time.sleep(0.05)  # past the trust bound: the old offset is not used
+        time.sleep(0.05)  # past the trust bound: the old offset is not used, a new one is waited for
         with caplog.at_level(logging.WARNING, logger="execution.venue.clock"), pytest.raises(VenueClockUnknown):
             clock.offset()
     assert "copying waits until it answers" in caplog.text
