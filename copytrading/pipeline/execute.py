@@ -99,21 +99,20 @@ def _pre_gate(rows: list[CopyTrade], context: GateContext, amounts: dict[int, De
     First the leader trade's age, as at fan-out: an execute message that waited in a backlog (or
     was re-sent by the sweeper) must not copy a signal that has gone stale since (reliability S26).
     The age is read on the venue's clock (``copytrading.freshness``): this worker's may be off (S37).
+    Without a trusted venue time the rows the other guardrails pass are handed back untouched:
+    their age cannot be judged, nor their L2 headers stamped (past their deadline they expire).
     """
     try:
-        offset = venue_clock().offset()
+        offset: timedelta | None = venue_clock().offset()
+        unknown = ""
     except VenueClockUnknown as exc:
-        # Ages cannot be judged, nor L2 headers stamped: wait for the venue's clock (copies left
-        # waiting past their deadline expire, reliability S37).
-        log.warning("copies %s: no trusted venue time, retried in %s s: %s", _codes(rows), CLOCK_RETRY, exc.detail)
-        release(rows, after=timedelta(seconds=CLOCK_RETRY), reason=f"venue unavailable: {exc.detail}")
-        return []
-    passed = []
+        offset, unknown = None, exc.detail
+    passed, waiting = [], []
     now = timezone.now()
     max_age = timedelta(seconds=context.limits.max_leader_trade_age_seconds)
     for row in rows:
-        age = signal_age(row, now=now, offset=offset)
-        if age > max_age:
+        age = None if offset is None else signal_age(row, now=now, offset=offset)
+        if age is not None and age > max_age:
             limit = int(max_age.total_seconds())
             detail = f"the leader traded {int(age.total_seconds())} s ago; copies go out within {limit} s"
             finish([row], status=CopyTrade.Status.SKIPPED, reason=Reason.STALE, detail=detail)
@@ -124,10 +123,15 @@ def _pre_gate(rows: list[CopyTrade], context: GateContext, amounts: dict[int, De
             continue
         notional = amounts[row.id] * row.reference_price if row.side == "SELL" else amounts[row.id]
         verdict = evaluate(gate_inputs(row=row, context=context, notional=notional, exposure=None))
-        if verdict.allowed:
-            passed.append(row)
-        else:
+        if not verdict.allowed:
             finish([row], status=CopyTrade.Status.BLOCKED, reason=verdict.reason, detail=verdict.detail)
+        elif age is None:
+            waiting.append(row)
+        else:
+            passed.append(row)
+    if waiting:
+        log.warning("copies %s: no trusted venue time, retried in %s s: %s", _codes(waiting), CLOCK_RETRY, unknown)
+        release(waiting, after=timedelta(seconds=CLOCK_RETRY), reason=f"venue unavailable: {unknown}")
     return passed
 
 
