@@ -18,6 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from copytrading.follows import MarketLists, market_list_reason
+from copytrading.freshness import leader_trade_age, venue_offset_or_none
 from copytrading.metrics import copies_counted
 from copytrading.models import CopyRelationship, CopyTrade, Deployment, LeaderTrade, Position, live_follows
 from copytrading.pipeline.batched import insert_new
@@ -73,6 +74,8 @@ def routed_to(deployment: Deployment) -> Q:
 
 
 def fanout_leader_trade(*, leader_trade_id: int, deployment: Deployment) -> FanoutResult:
+    # Read before the row lock: it may measure the venue's clock (a GET /time once a minute).
+    offset = venue_offset_or_none(where="fan-out")
     with transaction.atomic():
         # The row lock serialises two deliveries of the same message: the second sees the
         # first's rows and creates nothing.
@@ -85,7 +88,7 @@ def fanout_leader_trade(*, leader_trade_id: int, deployment: Deployment) -> Fano
             .exclude(copy_trades__leader_trade=trade)
             .select_related("account")
         )
-        rows = _copy_rows(trade=trade, follows=follows, deployment=deployment)
+        rows = _copy_rows(trade=trade, follows=follows, deployment=deployment, offset=offset)
         # Only the rows made by this call: a re-delivered message must not re-dispatch rows
         # another delivery already handed out (the sweeper owns those).
         pending = [(row_id, lane) for row_id, lane, status in insert_new(rows) if status == CopyTrade.Status.PENDING]
@@ -102,10 +105,14 @@ def fanout_leader_trade(*, leader_trade_id: int, deployment: Deployment) -> Fano
     return FanoutResult(created=len(rows), pending_ids=[i for i, _ in pending], skipped=skipped)
 
 
-def _copy_rows(*, trade: LeaderTrade, follows: list[CopyRelationship], deployment: Deployment) -> list[CopyTrade]:
+def _copy_rows(
+    *, trade: LeaderTrade, follows: list[CopyRelationship], deployment: Deployment, offset: timedelta | None
+) -> list[CopyTrade]:
     now = timezone.now()
     max_age = timedelta(seconds=GuardrailSettings.current().max_leader_trade_age_seconds)
-    stale = trade.status == LeaderTrade.Status.STALE or now - trade.occurred_at > max_age
+    # The trade's age on the venue's clock; without one, execute judges it (it checks every copy).
+    too_old = offset is not None and leader_trade_age(occurred_at=trade.occurred_at, now=now, offset=offset) > max_age
+    stale = trade.status == LeaderTrade.Status.STALE or too_old
     held = _held_for_leader(trade=trade, follows=follows) if trade.side == LeaderTrade.Side.SELL else set()
     rows = []
     for follow in follows:

@@ -1,7 +1,8 @@
 """Readiness: can the platform copy a leader trade right now? Each dependency with its state and age.
 
 ``platform_readiness`` checks, in this order: the database, Redis (when configured), the venue
-(an uncached ``/version`` probe: answering, and the order version this code signs), detection
+(an uncached ``/version`` probe: answering, and the order version this code signs), this host's
+clock against the venue's ``/time`` (offset known and within VENUE_CLOCK_MAX_OFFSET_SECONDS), detection
 freshness per source in use, the scheduler's heartbeat, the three trading switches and the
 circuit breaker. The platform is ready only when every check is ``ok``. Ages are seconds since
 the state was last seen good (or since it changed), so a stale reading says how stale.
@@ -44,6 +45,7 @@ class Check:
     state: str  # ok, or what is wrong: down, stale, missing, engaged, open, refused
     age_seconds: float | None = None
     limit_seconds: float | None = None
+    offset_seconds: float | None = None  # the clock check's: venue time minus this host's
 
     @property
     def ok(self) -> bool:
@@ -54,6 +56,8 @@ class Check:
         body["age_seconds"] = None if self.age_seconds is None else round(self.age_seconds, 3)
         if self.limit_seconds is not None:
             body["limit_seconds"] = self.limit_seconds
+        if self.name == "clock":
+            body["offset_seconds"] = None if self.offset_seconds is None else round(self.offset_seconds, 3)
         return body
 
 
@@ -76,6 +80,7 @@ def platform_readiness(*, now: float | None = None) -> Readiness:
     if settings.REDIS_URL:
         checks.append(_redis())
     checks.append(_venue(now=now, database_ok=database.ok))
+    checks.append(_clock())
     if database.ok:
         checks.extend(_detection(now=now))
         checks.append(_age_check("scheduler", scheduler_heartbeat_age(now=now), SCHEDULER_STALE_SECONDS))
@@ -109,6 +114,18 @@ def _venue(*, now: float, database_ok: bool) -> Check:
     if version != EXPECTED_VENUE_VERSION:
         return Check("venue", "refused", _since_last_ok(now) if database_ok else None)
     return Check("venue", "ok", 0.0)
+
+
+def _clock() -> Check:
+    """This host's clock against the venue's. ``unknown``: no trusted venue time, so copying waits;
+    ``skewed``: copying corrects for it, but the host's clock (NTP) needs fixing — decisions
+    read on the local clock (leases, deadlines, pages) drift from other hosts' (docs/reliability.md)."""
+    limit = float(settings.VENUE_CLOCK_MAX_OFFSET_SECONDS)
+    reading = default_gateway().clock.reading()
+    if reading.offset_seconds is None:
+        return Check("clock", "unknown", None, limit)
+    state = "ok" if abs(reading.offset_seconds) <= limit else "skewed"
+    return Check("clock", state, reading.age_seconds, limit, offset_seconds=reading.offset_seconds)
 
 
 def _since_last_ok(now: float) -> float | None:

@@ -132,6 +132,12 @@ VARIABLES: tuple[Var, ...] = (
     Var("VENUE_CONNECT_TIMEOUT", "decimal", "1.0", "Seconds to open a venue connection (then: never sent)."),
     Var("VENUE_READ_TIMEOUT", "decimal", "3.0", "Seconds to wait for a venue answer (then: outcome unknown)."),
     Var(
+        "VENUE_CLOCK_MAX_OFFSET_SECONDS",
+        "decimal",
+        "5",
+        "Readiness flags this host's clock (venue GET /time minus local) when further off than this many seconds.",
+    ),
+    Var(
         "POLYGON_RPC_URL",
         "url_or_empty",
         "",

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from copytrading.detection.metrics import DETECTION_LAG, LEADER_TRADES
 from copytrading.fanout import fanout_enqueue
+from copytrading.freshness import leader_trade_age, venue_offset_or_none
 from copytrading.models import LeaderTrade, WatchedWallet
 
 SIX_PLACES = Decimal("0.000001")
@@ -142,13 +143,21 @@ def leader_trades_record(
     """
     detected_at = now or timezone.now()
     max_age = timedelta(seconds=settings.DETECT_MAX_AGE_SECONDS if max_age_seconds is None else max_age_seconds)
+    offset = venue_offset_or_none(where="detection")
     observations = list(observations)
     trades = aggregate_observations(observations)
     empty = len({_key(o) for o in observations}) - len(trades)
     leaders = dict(WatchedWallet.objects.filter(address__in={t.leader for t in trades}).values_list("address", "id"))
     watched = [t for t in trades if t.leader in leaders]
     rows = [
-        _row(trade, leader_id=leaders[trade.leader], source=source, detected_at=detected_at, max_age=max_age)
+        _row(
+            trade,
+            leader_id=leaders[trade.leader],
+            source=source,
+            detected_at=detected_at,
+            max_age=max_age,
+            offset=offset,
+        )
         for trade in watched
     ]
     with transaction.atomic():
@@ -181,9 +190,18 @@ def _key(obs: TradeObservation) -> str:
 
 
 def _row(
-    trade: AggregatedTrade, *, leader_id: int, source: str, detected_at: datetime, max_age: timedelta
+    trade: AggregatedTrade,
+    *,
+    leader_id: int,
+    source: str,
+    detected_at: datetime,
+    max_age: timedelta,
+    offset: timedelta | None,
 ) -> LeaderTrade:
-    stale = detected_at - trade.occurred_at > max_age
+    # occurred_at is the venue's or the chain's time: aged on the venue's clock. With no trusted
+    # venue time the trade is recorded NEW and fan-out or execute judge it (never marked stale blind).
+    age = None if offset is None else leader_trade_age(occurred_at=trade.occurred_at, now=detected_at, offset=offset)
+    stale = age is not None and age > max_age
     return LeaderTrade(
         code=uuid.uuid4(),
         leader_id=leader_id,

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import TradingAccount
+from copytrading.freshness import signal_age
 from copytrading.metrics import stage_observed
 from copytrading.models import CopyRelationship, CopyTrade, Deployment, LeaderTrade
 from copytrading.pipeline import submit
@@ -37,12 +38,15 @@ from execution.guardrails.breaker import breaker_watch
 from execution.metrics import RATE_LIMIT_WAITS
 from execution.ratelimit import signer_slots
 from execution.sizing import CopySize, Skip, protect, target_usdc
+from execution.venue.clock import VenueClockUnknown
 from execution.venue.errors import InvalidOrder, SigningFailed, VenueError
+from execution.venue.gateway import venue_clock
 from execution.venue.orders import OrderRequest
 
 log = logging.getLogger(__name__)
 
 RETRY_SOON = timedelta(seconds=1)
+CLOCK_RETRY = 2
 
 
 @dataclass
@@ -96,13 +100,21 @@ def _pre_gate(rows: list[CopyTrade], context: GateContext, amounts: dict[int, De
 
     First the leader trade's age, as at fan-out: an execute message that waited in a backlog (or
     was re-sent by the sweeper) must not copy a signal that has gone stale since (reliability S26).
+    The age is read on the venue's clock (``copytrading.freshness``): this worker's may be off (S37).
+    Without a trusted venue time the rows the other guardrails pass are handed back untouched:
+    their age cannot be judged, nor their L2 headers stamped (past their deadline they expire).
     """
-    passed = []
+    try:
+        offset: timedelta | None = venue_clock().offset()
+        unknown = ""
+    except VenueClockUnknown as exc:
+        offset, unknown = None, exc.detail
+    passed, waiting = [], []
     now = timezone.now()
     max_age = timedelta(seconds=context.limits.max_leader_trade_age_seconds)
     for row in rows:
-        age = now - row.signal_time
-        if age > max_age:
+        age = None if offset is None else signal_age(row, now=now, offset=offset)
+        if age is not None and age > max_age:
             limit = int(max_age.total_seconds())
             detail = f"the leader traded {int(age.total_seconds())} s ago; copies go out within {limit} s"
             finish([row], status=CopyTrade.Status.SKIPPED, reason=Reason.STALE, detail=detail)
@@ -113,11 +125,20 @@ def _pre_gate(rows: list[CopyTrade], context: GateContext, amounts: dict[int, De
             continue
         notional = amounts[row.id] * row.reference_price if row.side == "SELL" else amounts[row.id]
         verdict = evaluate(gate_inputs(row=row, context=context, notional=notional, exposure=None))
-        if verdict.allowed:
-            passed.append(row)
-        else:
+        if not verdict.allowed:
             finish([row], status=CopyTrade.Status.BLOCKED, reason=verdict.reason, detail=verdict.detail)
+        elif age is None:
+            waiting.append(row)
+        else:
+            passed.append(row)
+    if waiting:
+        log.warning("copies %s: no trusted venue time, retried in %s s: %s", _codes(waiting), CLOCK_RETRY, unknown)
+        release(waiting, after=timedelta(seconds=CLOCK_RETRY), reason=f"venue unavailable: {unknown}")
     return passed
+
+
+def _codes(rows: list[CopyTrade]) -> str:
+    return ", ".join(str(row.code) for row in rows[:3]) + (f" and {len(rows) - 3} more" if len(rows) > 3 else "")
 
 
 def _plans(rows: list[CopyTrade], amounts: dict[int, Decimal]) -> list[Plan]:

@@ -29,6 +29,7 @@ from typing import Any
 from django.db.models import F
 from django.utils import timezone
 
+from copytrading.freshness import signal_age
 from copytrading.metrics import reconciler_decided
 from copytrading.models import CopyTrade, Deployment
 from copytrading.pipeline.due import take_due
@@ -39,6 +40,7 @@ from copytrading.reasons import Reason
 from execution.models import GuardrailSettings
 from execution.switches import kill_switch_engaged
 from execution.venue.errors import CorruptPayload, VenueError
+from execution.venue.gateway import venue_clock
 from execution.venue.lookup import VenueOrder
 from execution.venue.payload import SignedOrderPayload
 from execution.venue.services import order_lookup
@@ -193,7 +195,8 @@ def _not_found(row: CopyTrade, *, now: datetime) -> None:
 
 def _resend_if_fresh(row: CopyTrade, *, count: int, now: datetime, refused: bool) -> None:
     max_age = timedelta(seconds=GuardrailSettings.current().max_leader_trade_age_seconds)
-    if now - row.signal_time > max_age:
+    # On the venue's clock (S37); with none trusted this raises a VenueError: deferred, like a venue fault.
+    if signal_age(row, now=now, offset=venue_clock().offset()) > max_age:
         why = "refused for now by the venue" if refused else f"not at the venue after {count} lookups"
         reconciler_decision(row, "expired", f"{why} and too old to resend: expired")
         finish(

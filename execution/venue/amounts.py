@@ -76,6 +76,10 @@ def validate_order(*, request: OrderRequest, market: MarketInfo, now: int | None
     token_not_in_market, unsupported_tick_size, market_not_accepting, price_out_of_range,
     price_off_tick, bad_order_type, bad_expiration, expiration_too_soon, post_only_marketable,
     amount_rounds_to_zero, below_min_size, below_min_notional, max_price_not_preservable.
+
+    ``now`` (unix seconds) is read only for a GTD expiration and should be the venue's time
+    (``execution.venue.clock``); it defaults to this host's clock. The pipeline signs FAK/FOK
+    orders only, which carry no expiration, so no clock is read on the order path.
     """
     _check_inputs(request)
     _check_market(request, market)

@@ -8,7 +8,6 @@ and nothing here stores credentials: callers build them inside the function that
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
 
 from eth_account.signers.local import LocalAccount
@@ -72,10 +71,13 @@ def _current_session_credentials(account: TradingAccount) -> bytes:
 
 
 def l2_headers(
-    *, creds: ApiCredentials, address: str, method: str, path: str, body: str | None, timestamp: int | None = None
+    *, creds: ApiCredentials, address: str, method: str, path: str, body: str | None, timestamp: int
 ) -> dict[str, str]:
-    """POLY_* L2 headers over the exact body text sent; ``path`` excludes the query string."""
-    ts = int(time.time()) if timestamp is None else timestamp
+    """POLY_* L2 headers over the exact body text sent; ``path`` excludes the query string.
+
+    ``timestamp``: the venue's unix seconds (execution.venue.clock), never this host's clock: the
+    venue refuses a timestamp more than 30 s off its own."""
+    ts = timestamp
     signature = build_hmac_signature(secret=creds.secret, timestamp=ts, method=method, path=path, body=body)
     return {
         "POLY_ADDRESS": address,
@@ -86,7 +88,7 @@ def l2_headers(
     }
 
 
-def l1_headers(*, signer: LocalAccount, chain_id: int, nonce: int = 0, timestamp: int | None = None) -> dict[str, str]:
-    """POLY_* L1 headers (ClobAuth EIP-712 signature) for ``/auth/api-key`` and ``/auth/derive-api-key``."""
-    ts = int(time.time()) if timestamp is None else timestamp
-    return build_l1_auth_headers(sign_api_key_auth(signer, chain_id=chain_id, timestamp=ts, nonce=nonce))
+def l1_headers(*, signer: LocalAccount, chain_id: int, timestamp: int, nonce: int = 0) -> dict[str, str]:
+    """POLY_* L1 headers (ClobAuth EIP-712 signature) for ``/auth/api-key`` and ``/auth/derive-api-key``;
+    ``timestamp`` is the venue's unix seconds, as for L2."""
+    return build_l1_auth_headers(sign_api_key_auth(signer, chain_id=chain_id, timestamp=timestamp, nonce=nonce))

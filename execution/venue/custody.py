@@ -12,7 +12,9 @@ plaintexts; nothing here keeps them.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
+from decimal import Decimal
 
 import httpx
 from eth_account import Account
@@ -20,6 +22,7 @@ from polymarket._internal.actions.auth import parse_api_key_creds
 from polymarket.errors import PolymarketError
 
 from execution.venue.auth import ApiCredentials, l1_headers
+from execution.venue.clock import measure_offset, parse_server_time
 from execution.venue.environment import VenueSettings, configured_sdk_config
 from execution.venue.errors import SigningFailed, UnexpectedAnswer, VenueRefused, VenueUnavailable
 from execution.venue.signing import WalletKind, wallet_classify
@@ -62,7 +65,9 @@ def custody_derive(
         return CustodyMaterial(signer_address=signer.address, credentials=credentials, derived=False)
     venue = venue or VenueSettings.from_settings()
     http = client or shared_client(connect_timeout=venue.connect_timeout, read_timeout=venue.read_timeout)
-    headers = l1_headers(signer=signer, chain_id=venue.chain_id, nonce=nonce)
+    headers = l1_headers(
+        signer=signer, chain_id=venue.chain_id, nonce=nonce, timestamp=_venue_seconds(http, venue.clob_url)
+    )
     answer = send(http, "POST", venue.clob_url + _CREATE_PATH, headers=headers)
     if answer.status == 400:
         answer = send(http, "GET", venue.clob_url + _DERIVE_PATH, headers=headers)
@@ -82,6 +87,19 @@ def custody_check_wallet(
         config=configured_sdk_config(),
         declared_signature_type=declared_signature_type,
     )
+
+
+def _venue_seconds(http: httpx.Client, clob_url: str) -> int:
+    """Venue time, measured for this one request (account setup is rare): a host clock off by more
+    than the venue's 30 s window would have both create and derive refused."""
+
+    def read_time() -> Decimal:
+        answer = send(http, "GET", clob_url + "/time")
+        if not 200 <= answer.status < 300:
+            raise VenueUnavailable(f"GET /time: HTTP {answer.status}")
+        return parse_server_time(answer.body)
+
+    return int(time.time() + measure_offset(read_time).offset_seconds)
 
 
 def _credentials(answer: HttpAnswer) -> ApiCredentials:

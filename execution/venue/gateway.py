@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 from execution.venue.auth import ApiCredentials
 from execution.venue.canary import VersionCheck
 from execution.venue.classify import Classification
+from execution.venue.clock import VenueClock
 from execution.venue.lookup import BalanceAllowance, OrderLookup, TradesPage
 from execution.venue.markets import MarketTitle, OrderBook
 from execution.venue.orders import MarketInfo
@@ -93,3 +94,8 @@ def default_gateway() -> PolymarketGateway:
     from execution.venue.polymarket import PolymarketGateway
 
     return PolymarketGateway()
+
+
+def venue_clock() -> VenueClock:
+    """This process's venue time (the default gateway's clock, which stamps its L2 headers)."""
+    return default_gateway().clock

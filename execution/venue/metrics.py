@@ -1,4 +1,4 @@
-"""Metrics of the venue gateway: answers by endpoint and class, request latency.
+"""Metrics of the venue gateway: answers by endpoint and class, request latency, clock offset.
 
 ``endpoint`` is a fixed name per route (never a token or order id), ``kind`` and ``reason`` the
 classifier's codes (or, for reads, ok / refused / unavailable / not_sent / answer_lost and the
@@ -7,7 +7,7 @@ HTTP status).
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 VENUE_ANSWERS = Counter(
     "polyhunter_venue_answers",
@@ -20,6 +20,12 @@ VENUE_SECONDS = Histogram(
     "Seconds from sending a venue request to its answer (or to giving up), by endpoint.",
     ["endpoint"],
     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+CLOCK_OFFSET = Gauge(
+    "polyhunter_venue_clock_offset_seconds",
+    "Venue time (GET /time) minus this host's clock, as last measured by a process (positive: the "
+    "host's clock is behind). Copying corrects for it; a large value means the host's NTP needs fixing.",
+    multiprocess_mode="livemostrecent",
 )
 
 _PREFIXES = (

@@ -22,6 +22,7 @@ from execution.venue.auth import ApiCredentials, l2_headers
 from execution.venue.cache import SingleFlightCache
 from execution.venue.canary import VersionCanary, VersionCheck, record_venue_health
 from execution.venue.classify import Classification, RawBody, classify_post_response
+from execution.venue.clock import VenueClock, parse_server_time
 from execution.venue.environment import VenueSettings
 from execution.venue.errors import (
     AnswerLost,
@@ -98,6 +99,8 @@ class PolymarketGateway:
         self._conditions: SingleFlightCache[str, str] = SingleFlightCache(
             ttl_seconds=max(market_ttl_seconds, 3600.0), max_entries=4 * max_markets, wait_seconds=wait
         )
+        # Venue time for the L1/L2 timestamps and the pipeline's leader-trade ages (gateway.venue_clock()).
+        self.clock = VenueClock(read_time=self.server_seconds)
         self.canary = VersionCanary(
             fetch_version=self.version,
             ttl_seconds=version_ttl_seconds,
@@ -112,7 +115,12 @@ class PolymarketGateway:
         if payload.owner != creds.key:
             raise CredentialsMismatch(f"order {payload.order_hash} was signed for another API key than the one given")
         headers = l2_headers(
-            creds=creds, address=payload.api_address, method="POST", path=payload.path, body=payload.body
+            creds=creds,
+            address=payload.api_address,
+            method="POST",
+            path=payload.path,
+            body=payload.body,
+            timestamp=self._stamp(),
         )
         headers["Content-Type"] = "application/json"
         started = time.perf_counter()
@@ -139,7 +147,7 @@ class PolymarketGateway:
 
     def get_order(self, order_hash: str, *, creds: ApiCredentials, address: str) -> OrderLookup:
         path = f"/data/order/{order_hash}"
-        headers = l2_headers(creds=creds, address=address, method="GET", path=path, body=None)
+        headers = l2_headers(creds=creds, address=address, method="GET", path=path, body=None, timestamp=self._stamp())
         started = time.perf_counter()
         try:
             answer = self._pool.send("GET", self._clob(path), headers=headers)
@@ -176,7 +184,7 @@ class PolymarketGateway:
             "next_cursor": cursor,
         }
         params = {key: str(value) for key, value in wanted.items() if value is not None}
-        headers = l2_headers(creds=creds, address=address, method="GET", path=path, body=None)
+        headers = l2_headers(creds=creds, address=address, method="GET", path=path, body=None, timestamp=self._stamp())
         # Over the keep-alive pool, like order lookups: the reconciler reads trades for every
         # account with fills to confirm (httpx cost ~5x the CPU per request, docs/performance.md).
         answer = self._pool.send("GET", self._clob(path), params=params, headers=headers)
@@ -190,12 +198,14 @@ class PolymarketGateway:
         params = {"asset_type": asset_type, "signature_type": str(signature_type)}
         if token_id is not None:
             params["token_id"] = token_id
-        headers = l2_headers(creds=creds, address=address, method="GET", path=path, body=None)
+        headers = l2_headers(creds=creds, address=address, method="GET", path=path, body=None, timestamp=self._stamp())
         return parse_balance_allowance(self._read(path, params=params, headers=headers))
 
     def session_registry(self, *, creds: ApiCredentials, address: str) -> SessionRegistry:
         """The deposit wallet behind these credentials and its active session signers."""
-        headers = l2_headers(creds=creds, address=address, method="GET", path=REGISTRY_PATH, body=None)
+        headers = l2_headers(
+            creds=creds, address=address, method="GET", path=REGISTRY_PATH, body=None, timestamp=self._stamp()
+        )
         return parse_session_registry(self._read(REGISTRY_PATH, headers=headers))
 
     # Market data
@@ -254,8 +264,11 @@ class PolymarketGateway:
     # Venue
 
     def server_time(self) -> int:
-        body = self._read("/time")
-        return _whole_number(body.get("time") if isinstance(body, dict) else body, "/time", body, allow_fraction=True)
+        return int(self.server_seconds())
+
+    def server_seconds(self) -> Decimal:
+        """The venue's unix time exactly as ``/time`` answers it (whole seconds from Polymarket)."""
+        return parse_server_time(self._read("/time"))
 
     def version(self) -> int:
         body = self._read("/version")
@@ -265,6 +278,11 @@ class PolymarketGateway:
         return self.canary.ensure()
 
     # Plumbing
+
+    def _stamp(self) -> int:
+        """The L1/L2 ``POLY_TIMESTAMP``: venue time, which the venue checks within 30 s (raises
+        VenueClockUnknown, before anything is sent, when there is no trusted venue time)."""
+        return int(self.clock.now())
 
     def _clob(self, path: str) -> str:
         return self.venue.clob_url + path
@@ -287,10 +305,8 @@ class PolymarketGateway:
         return answer.body
 
 
-def _whole_number(value: object, path: str, body: object, *, allow_fraction: bool = False) -> int:
-    # /time may carry a fraction of a second; a version never does.
-    whole = isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value()
-    if isinstance(value, Decimal) and value.is_finite() and value >= 0 and (allow_fraction or whole):
+def _whole_number(value: object, path: str, body: object) -> int:
+    if isinstance(value, Decimal) and value.is_finite() and value >= 0 and value == value.to_integral_value():
         return int(value)
     if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
         raise UnexpectedAnswer(f"{path} answer is not a whole number: {body!r}")

@@ -3,6 +3,7 @@ dependency is stopped or stale: the venue killed, detection stopped, the kill sw
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -57,7 +58,7 @@ def test_a_platform_that_can_copy_is_ready_and_says_why(client: Client, venue: V
     assert status == 200, body
     assert body["ready"] is True
     names = set(body["checks"])
-    assert {"database", "venue", "scheduler", "kill_switch", "pause_copies", "exits_only", "breaker"} <= names
+    assert {"database", "venue", "clock", "scheduler", "kill_switch", "pause_copies", "exits_only", "breaker"} <= names
     assert ("redis" in names) == bool(settings.REDIS_URL)
     assert all(check["state"] == "ok" for check in body["checks"].values())
     assert body["checks"]["scheduler"]["age_seconds"] < 30
@@ -98,6 +99,33 @@ def test_stopped_detection_makes_the_platform_not_ready(client: Client, venue: V
     assert check["state"] == "stale"
     assert check["age_seconds"] > check["limit_seconds"]
     assert body["checks"]["scheduler"]["state"] == "ok"
+
+
+def test_the_clock_check_reports_the_offset_and_flags_a_host_too_far_off(client: Client, venue: VenueSimulator) -> None:
+    healthy()
+    venue.clock = lambda: time.time() + 30  # the venue runs 30 s ahead of this host
+    status, body = ready(client)
+    check = body["checks"]["clock"]
+    assert (status, check["state"], check["limit_seconds"]) == (503, "skewed", 5.0)
+    assert abs(check["offset_seconds"] - 30) <= 1
+    assert check["age_seconds"] is not None
+    with override_settings(VENUE_CLOCK_MAX_OFFSET_SECONDS=60.0):
+        status, body = ready(client)
+    assert (status, body["checks"]["clock"]["state"]) == (200, "ok"), body
+
+
+def test_no_readable_venue_time_makes_the_platform_not_ready(client: Client, venue: VenueSimulator) -> None:
+    healthy()
+    venue.add_fault("error_before", "GET /time", count=None)
+    status, body = ready(client)
+    assert status == 503
+    assert body["checks"]["clock"] == {
+        "state": "unknown",
+        "age_seconds": None,
+        "limit_seconds": 5.0,
+        "offset_seconds": None,
+    }
+    assert body["checks"]["venue"]["state"] == "ok"
 
 
 def test_a_silent_scheduler_makes_the_platform_not_ready(client: Client, venue: VenueSimulator) -> None:

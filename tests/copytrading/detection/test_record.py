@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -17,6 +18,7 @@ from copytrading.detection.data_api import loads, parse_trade_row
 from copytrading.detection.onchain import decode_order_filled
 from copytrading.detection.record import TradeObservation, aggregate_observations, dedupe_key, leader_trades_record
 from copytrading.models import LeaderTrade, WatchedWallet
+from execution.simulator import VenueSimulator
 from tests.copytrading.detection.helpers import fanned_out_ids
 from tests.factories import TOKEN_NO, TOKEN_YES, make_leader, make_leader_trade, random_address, random_tx_hash
 
@@ -167,3 +169,24 @@ def test_a_late_older_trade_never_moves_the_leaders_last_trade_back() -> None:
         obs = leg(a.address, random_tx_hash(), shares="1", usdc="0.5", leg_id="x", occurred_at=when)
         leader_trades_record(observations=[obs], source="replay", max_age_seconds=10**9)
     assert WatchedWallet.objects.get(id=a.id).last_trade_at == newer
+
+
+@pytest.mark.django_db
+def test_a_trades_age_is_read_on_the_venues_clock_not_this_hosts(venue_time: VenueSimulator) -> None:
+    """S37: this host's clock runs two minutes ahead of the venue's. A trade the venue stamped a
+    second ago is fresh, though the host's clock says 121 s; one 121 s old by the venue is stale."""
+    venue_time.clock = lambda: time.time() - 120
+    try:
+        a = make_leader()
+        now = timezone.now()
+        fresh = leg(
+            a.address, random_tx_hash(), shares="1", usdc="0.5", leg_id="f", occurred_at=now - timedelta(seconds=121)
+        )
+        old = leg(
+            a.address, random_tx_hash(), shares="1", usdc="0.5", leg_id="o", occurred_at=now - timedelta(seconds=241)
+        )
+        result = leader_trades_record(observations=[fresh, old], source="onchain", max_age_seconds=120)
+    finally:
+        venue_time.clock = time.time
+    assert (len(result.new_ids), len(result.stale_ids)) == (1, 1)
+    assert LeaderTrade.objects.get(id=result.new_ids[0]).tx_hash == fresh.tx_hash

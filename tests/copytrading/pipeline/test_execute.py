@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import logging
+import time
+from datetime import timedelta
 from decimal import ROUND_FLOOR, Decimal
 
 import pytest
+from django.utils import timezone
 
 from copytrading.fanout import fanout_leader_trade
 from copytrading.models import CopyTrade, Position
 from copytrading.pipeline.execute import copytrades_execute
 from copytrading.pipeline.reconcile import reconcile_due
 from execution.simulator import VenueSimulator
+from execution.venue.clock import RETRY_SECONDS
+from execution.venue.gateway import default_gateway
 from tests.copytrading.pipeline.conftest import CONDITION, KEYS, follow, leader_buy, speed_account
 from tests.factories import make_account, make_leader, shared_deployment
 
@@ -108,3 +114,32 @@ def test_market_lists_by_condition_id_hold_for_a_trade_seen_on_chain_without_one
     assert rows[elsewhere.id].reason_code == "market_not_allowed"
     assert rows[allowed.id].status == CopyTrade.Status.FILLED
     assert [order["id"] for order in sim.orders()] == [rows[allowed.id].order_hash]
+
+
+def test_without_the_venues_time_nothing_is_judged_or_sent_until_it_answers_again(
+    sim: VenueSimulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    """S37's degraded mode: no trusted venue time (GET /time failing since this process started).
+    Fan-out does not judge ages blind, execute hands the copies back untouched and logs why; once
+    the venue's clock answers, the same copy is judged on it (here: stale)."""
+    relationship = follow(speed_account(sim), sizing_value=Decimal(10))
+    trade = leader_buy(relationship.leader, occurred_at=timezone.now() - timedelta(minutes=5))
+    fault = sim.add_fault("error_before", "GET /time", count=None)
+    deployment = shared_deployment()
+    with caplog.at_level(logging.WARNING):
+        pending = fanout_leader_trade(leader_trade_id=trade.id, deployment=deployment).pending_ids
+        assert len(pending) == 1  # not judged stale without the venue's clock: execute will
+        assert copytrades_execute(ids=pending, deployment=deployment) == 0
+    row = CopyTrade.objects.get(id=pending[0])
+    assert (row.status, row.attempts, row.order_hash) == (CopyTrade.Status.PENDING, 0, None)
+    assert row.reason_detail.startswith("venue unavailable: no trusted venue time")
+    assert "fan-out: leader trade ages not judged here, no trusted venue time" in caplog.text
+    assert "no trusted venue time, retried in 2 s" in caplog.text
+    assert sim.orders() == []
+
+    sim.faults_remove(fault.fault_id)
+    time.sleep(RETRY_SECONDS)  # a failed read is tried again after this pause
+    assert default_gateway().clock.reading().offset_seconds is not None
+    copytrades_execute(ids=pending, deployment=deployment)
+    row.refresh_from_db()
+    assert (row.status, row.reason_code) == (CopyTrade.Status.SKIPPED, "stale")

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from copytrading.fanout import fanout_leader_trade
 from copytrading.models import CopyRelationship, CopyTrade, Deployment, LeaderTrade, Position
+from execution.simulator import VenueSimulator
 from tests.factories import (
     TOKEN_YES,
     make_account,
@@ -103,7 +104,8 @@ def test_a_leader_sell_is_an_exit_only_for_follows_that_hold_the_token() -> None
     assert found[no_sells.id] == ("skipped", "copy_sells_off")
 
 
-def test_a_stale_leader_trade_is_skipped_for_everyone() -> None:
+def test_a_stale_leader_trade_is_skipped_for_everyone(sim: VenueSimulator) -> None:
+    # Aged on the venue's clock (GET /time): the simulator's.
     leader = make_leader()
     follow = make_relationship(leader=leader)
     trade = make_leader_trade(leader=leader, occurred_at=timezone.now() - timedelta(hours=1))

@@ -4,12 +4,12 @@ the worker's wall clock is moved. Expected: a fresh leader trade is copied and p
 is not — the staleness check and the venue's L2 authentication window agree with the venue's time,
 not the worker's.
 
-Finding (not part of issue 17's fix list, reported): the platform reads its own wall clock for
-both. Two minutes fast, every fresh trade is skipped as stale, and the L2 timestamps fall outside
-the venue's 30-second window, so the venue answers 401 and the account gets paused; two minutes
-slow, the L2 timestamps are refused the same way (the copy ends REJECTED, venue_rejected
-"unauthorized") and a trade 150 s old would be copied as if it were 30 s old. Kept as a strict expected failure until
-a trusted time source (the venue's ``GET /time``) is used.
+Was a finding (issue 17): the platform read its own wall clock for both. Two minutes fast, every
+fresh trade was skipped as stale and the L2 timestamps fell outside the venue's 30-second window
+(401, account paused); two minutes slow, the L2 timestamps were refused the same way and a trade
+150 s old would have been copied as if 30 s old. Fixed by venue time: the worker measures the
+venue's ``GET /time`` offset (execution/venue/clock.py) and ages leader trades and stamps L2
+headers with it (docs/reliability.md, "Which clock decides what").
 """
 
 from __future__ import annotations
@@ -43,7 +43,6 @@ def true_time_venue(venue: Venue) -> Iterator[Venue]:
     venue.sim.clock = time.time
 
 
-@pytest.mark.xfail(strict=True, reason="S37 finding: staleness and L2 timestamps use the worker's own clock")
 @pytest.mark.parametrize("skew", [120, -120], ids=["two_minutes_fast", "two_minutes_slow"])
 def test_s37_with_the_workers_clock_two_minutes_off_fresh_trades_are_placed_and_stale_ones_are_not(
     true_time_venue: Venue, deployment: Deployment, check: Checker, skew: int

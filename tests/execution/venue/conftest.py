@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -13,7 +14,7 @@ from polymarket._internal.environment import EnvironmentConfig
 
 from execution.venue.environment import VenueSettings, sdk_config
 from execution.venue.orders import FeeSchedule, MarketInfo
-from tests.execution.venue.localserver import LocalVenue, serve
+from tests.execution.venue.localserver import LocalVenue, Reply, serve
 from tests.factories import TOKEN_NO, TOKEN_YES
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
@@ -59,5 +60,8 @@ def config() -> EnvironmentConfig:
 
 @pytest.fixture
 def local_venue() -> Iterator[LocalVenue]:
-    with serve(LocalVenue()) as venue:
-        yield venue
+    """A scripted venue; like the real one it tells its time (the gateway stamps L1/L2 headers with it)."""
+    venue = LocalVenue()
+    venue.route("GET", "/time", lambda _request: Reply(body=int(time.time())))
+    with serve(venue) as served:
+        yield served

@@ -7,6 +7,7 @@ computed independently with eth_account), so a bug in our signing or transport s
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -198,10 +199,12 @@ def test_a_connection_dropped_after_sending_is_unknown(venue: LocalVenue, payloa
 def test_a_refused_connection_is_never_sent(payload: SignedOrderPayload) -> None:
     local = LocalVenue()
     local.route("GET", "/version", Reply(body={"version": 2}))
+    local.route("GET", "/time", Reply(body=int(time.time())))
     with serve(local):
         gateway = _gateway(local.url)
         gateway.check_version()
-    # The venue is gone (connection refused); the canary's answer is still fresh.
+        gateway.clock.offset()
+    # The venue is gone (connection refused); the canary's answer and the clock's are still fresh.
     verdict = gateway.place(payload, creds=CREDS)
     assert verdict == Classification(kind="retry_later", reason="not_sent", detail=verdict.detail)
     assert "ConnectError" in verdict.detail

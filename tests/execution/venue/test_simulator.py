@@ -323,6 +323,7 @@ def test_an_order_to_a_venue_that_went_away_is_never_sent(creds: ApiCredentials,
         own_creds = custody_derive(private_key=KEY_0, venue=gateway.venue).credentials
         payload = _sign(gateway, own_creds, _buy(), config)
         gateway.check_version()
+        gateway.clock.offset()  # measured while the venue was there, trusted for minutes after
     verdict = gateway.place(payload, creds=own_creds)
     assert (verdict.kind, verdict.reason) == ("retry_later", "not_sent")
 
