@@ -1,4 +1,5 @@
-"""A command that runs passes over due ids until SIGTERM (or once), printing progress per id."""
+"""Commands that run a pass until SIGTERM (or once): the loop, and the pass over due ids with
+progress per id."""
 
 from __future__ import annotations
 
@@ -10,16 +11,19 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 
-class DuePassCommand(BaseCommand):
-    """Subclasses name what a pass takes (``due``) and what it does with each id (``one``)."""
+class LoopCommand(BaseCommand):
+    """Runs ``one_pass`` every ``--interval`` seconds until SIGTERM, or once with ``--once``; a
+    SIGTERM ends the loop between passes (and between ids, for passes that check ``shutdown``)."""
 
-    label = "item"
     default_interval = 2.0
 
-    def due(self) -> list[int]:
+    def start(self) -> None:
+        """Called once before the first pass."""
+
+    def one_pass(self) -> None:
         raise NotImplementedError
 
-    def one(self, item_id: int) -> str:
+    def summary(self) -> str:
         raise NotImplementedError
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -29,22 +33,12 @@ class DuePassCommand(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> str:
         self.shutdown = False
         signal.signal(signal.SIGTERM, self.on_signal)
-        outcomes: dict[str, int] = {}
+        self.start()
         while True:
-            self.handle_one(outcomes)
+            self.one_pass()
             if options["once"] or self.shutdown:
-                done = ", ".join(f"{n} {what}" for what, n in sorted(outcomes.items()))
-                return f"{self.label}: {done or 'nothing due'}"
+                return self.summary()
             self.pause(options["interval"])
-
-    def handle_one(self, outcomes: dict[str, int]) -> None:
-        due = self.due()
-        for done, item_id in enumerate(due, start=1):
-            outcome = self.one(item_id)
-            outcomes[outcome] = outcomes.get(outcome, 0) + 1
-            self.stdout.write(f"[{done}/{len(due)}] {self.label} {item_id}: {outcome}")
-            if self.shutdown:
-                return
 
     def pause(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds
@@ -53,3 +47,31 @@ class DuePassCommand(BaseCommand):
 
     def on_signal(self, signum: int, frame: FrameType | None) -> None:
         self.shutdown = True
+
+
+class DuePassCommand(LoopCommand):
+    """Subclasses name what a pass takes (``due``) and what it does with each id (``one``)."""
+
+    label = "item"
+
+    def due(self) -> list[int]:
+        raise NotImplementedError
+
+    def one(self, item_id: int) -> str:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        self.outcomes: dict[str, int] = {}
+
+    def one_pass(self) -> None:
+        due = self.due()
+        for done, item_id in enumerate(due, start=1):
+            outcome = self.one(item_id)
+            self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+            self.stdout.write(f"[{done}/{len(due)}] {self.label} {item_id}: {outcome}")
+            if self.shutdown:
+                return
+
+    def summary(self) -> str:
+        done = ", ".join(f"{n} {what}" for what, n in sorted(self.outcomes.items()))
+        return f"{self.label}: {done or 'nothing due'}"
