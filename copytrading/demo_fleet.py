@@ -1,4 +1,4 @@
-"""The demo's fleet follower (with ``make demo CHAIN=1``): erin copies through PolyHunter's operator
+"""The demo's fleet follower (with the local chain, on by default in ``make demo``): erin copies through PolyHunter's operator
 wallets, and her copies settle on the local chain — shares pushed to her wallet, the float taken
 back through the settlement contract under the allowance her wallet granted.
 
