@@ -43,10 +43,11 @@ test: debian-packages lint typecheck pytest
 migrate: $(STAMP)
 	$(PY) manage.py migrate --no-input
 
-# Embedded default: SQLite, in-process broker and worker, local simulated venue, seeded demo.
+# Embedded default: SQLite, in-process broker and worker, local simulated venue settling on a local
+# anvil node (the fleet follower needs it), seeded demo. CHAIN=0: without the chain (and erin).
 demo: $(STAMP) $(ANVIL)
 	$(PY) manage.py migrate --no-input
-	$(PY) manage.py run_embedded --demo $(if $(CHAIN),--chain,)
+	$(PY) manage.py run_embedded --demo $(if $(filter 0 no false,$(CHAIN)),--no-chain,--chain)
 
 bench: $(STAMP) $(ANVIL)
 	$(PY) bench/run.py $(if $(QUICK),--quick,) $(if $(CHAIN),--chain,)

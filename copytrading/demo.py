@@ -9,7 +9,7 @@ keep trading for as long as the demo runs (copytrading.demo_feed).
 - dave: session mode — his deposit wallet authorises PolyHunter's session signer (the demo plays
   dave's own side with the official SDK and his development key, which PolyHunter never stores),
   $5 per copy;
-- erin (with the local chain, ``make demo CHAIN=1``): fleet mode — PolyHunter's operator wallets
+- erin (with the local chain: the default; not with ``make demo CHAIN=0``): fleet mode — PolyHunter's operator wallets
   buy for her and settle to her wallet on chain (copytrading.demo_fleet), $5 per copy.
 
 Idempotent: seeding twice changes nothing (dave's owner authorises the same signer again, since

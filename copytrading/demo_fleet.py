@@ -1,6 +1,7 @@
-"""The demo's fleet follower (with ``make demo CHAIN=1``): erin copies through PolyHunter's operator
-wallets, and her copies settle on the local chain — shares pushed to her wallet, the float taken
-back through the settlement contract under the allowance her wallet granted.
+"""The demo's fleet follower (with the local chain, on by default in ``make demo``): erin copies
+through PolyHunter's operator wallets, and her copies settle on the local chain — shares pushed to
+her wallet, the float taken back through the settlement contract under the allowance her wallet
+granted.
 
 The fleet's phrase is BIP-39's published "abandon … about" test vector and erin's wallet a public
 development key (Hardhat #3): local test funds only. The demo plays erin's own wallet software

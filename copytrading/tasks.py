@@ -37,7 +37,7 @@ from copytrading.pipeline.sweep import sweep_deployment
 from copytrading.protection import positions_protect
 from execution.fleet.debts import debts_due
 from execution.fleet.keys import fleet_size
-from execution.fleet.wallets import fleet_monitor
+from execution.fleet.wallets import fleet_monitor, fleet_refresh_balances
 from polyhunter.broker import (
     DATABASE_MAX_BACKOFF_MS,
     DATABASE_MIN_BACKOFF_MS,
@@ -186,7 +186,8 @@ def recover_debt(debt_id: int) -> None:
 @interval(seconds=5)  # type: ignore[untyped-decorator]  # dramatiq-crontab ships no types
 @dramatiq.actor(queue_name="platform", max_retries=0, time_limit=10_000)
 def fleet_tick() -> None:
-    """Re-send due fleet settlements and debt collections; give back wallets of ended copies."""
+    """Re-send due fleet settlements and debt collections; give back wallets of ended copies;
+    re-read a few wallets' balances."""
     if not fleet_size():
         return
     for copy_trade_id in fleet_settle_due():
@@ -195,12 +196,19 @@ def fleet_tick() -> None:
         recover_debt.send(debt_id)
     fleet_release_ended()
     monitor_fleet_transactions.send()
+    refresh_fleet_balances.send()
 
 
 @dramatiq.actor(queue_name=FLEET_QUEUE, max_retries=0, time_limit=120_000)
 def monitor_fleet_transactions() -> None:
     """Receipts, stuck replacements (same nonce, higher fees), lost bytes and nonce gaps."""
     fleet_monitor()
+
+
+@dramatiq.actor(queue_name=FLEET_QUEUE, max_retries=0, time_limit=60_000)
+def refresh_fleet_balances() -> None:
+    """Re-read the float and gas of the wallets in use, then of those read longest ago (bounded)."""
+    fleet_refresh_balances()
 
 
 # Exits have their own queue (and their own workers in production), so an exit never waits

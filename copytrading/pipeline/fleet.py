@@ -7,14 +7,15 @@ caps and exposure are the follower's (the row's account), exactly as for any oth
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import partial
 
 from django.db import transaction
+from django.utils import timezone
 
 from copytrading.models import CopyTrade
-from copytrading.pipeline.leases import finish
+from copytrading.pipeline.leases import finish, release
 from copytrading.reasons import Reason
 from execution.fleet.checkout import holder_for_copy, wallet_checkin, wallet_checkout
 from execution.fleet.custody import fleet_ready
@@ -25,6 +26,10 @@ from polyhunter.broker import send_to_queue
 
 # Settlement runs on its own queue (chain transactions, seconds each), consumed by every worker.
 FLEET_QUEUE = "fleet"
+
+# No operator wallet free: the copy is handed back and asks again this much later, for as long as
+# the leader's trade is still fresh enough to copy (GuardrailSettings.max_leader_trade_age_seconds).
+WALLET_WAIT_STEP = timedelta(seconds=2)
 
 # Rows that end a fleet copy's use of its wallet: nothing was bought, or settlement finished.
 _DONE = CopyTrade.TERMINAL
@@ -47,8 +52,20 @@ def fleet_checkout(row: CopyTrade, *, notional: Decimal, fee: Decimal) -> Operat
         holder=holder_for_copy(row.id), need_usdc=notional + fee, activity=f"placing copy {row.code} ({notional} pUSD)"
     )
     if got.wallet is None:
-        finish([row], status=CopyTrade.Status.SKIPPED, reason=Reason.NO_OPERATOR_WALLET, detail=got.reason)
+        _wait_or_skip(row, why=got.reason, retry=got.may_free_up)
     return got.wallet
+
+
+def _wait_or_skip(row: CopyTrade, *, why: str, retry: bool) -> None:
+    """Hand the copy back to ask again shortly while a wallet may free up (busy, or its float and
+    gas re-read) and the leader's trade stays fresh; then SKIPPED ``no_operator_wallet``."""
+    age = timezone.now() - row.signal_time
+    bound = timedelta(seconds=GuardrailSettings.current().max_leader_trade_age_seconds)
+    if retry and age + WALLET_WAIT_STEP < bound:
+        release([row], after=WALLET_WAIT_STEP, reason=f"waiting for a free operator wallet: {why}")
+        return
+    waited = f"after waiting {int(age.total_seconds())} s, " if retry else ""
+    finish([row], status=CopyTrade.Status.SKIPPED, reason=Reason.NO_OPERATOR_WALLET, detail=f"{waited}{why}")
 
 
 def fleet_holder(row: CopyTrade) -> str:

@@ -52,6 +52,7 @@ from execution.fleet.onchain import (
     revert_reason,
 )
 from execution.fleet.transactions import send_tracked, tracked_step
+from execution.fleet.wallets import wallet_refresh_balances
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +121,7 @@ def _settle(row: CopyTrade, wallet: OperatorWallet, chain: FleetChain, *, now: d
         return _later(row, "the share transfer reverted", now=now)
     amount = row.fill_usdc + row.fee_usdc
     if is_settled(w3=chain.w3, settlement=chain.settlement, copy_id=row.id):
-        return _finish(row, wallet, status=CopyTrade.Status.SETTLED, now=now)
+        return _finish(row, wallet, chain, status=CopyTrade.Status.SETTLED, now=now)
     call = reimburse_call(settlement=chain.settlement, copy_id=row.id, follower=follower, amount=amount)
     if tracked_step(copy_id=row.id, purpose=ChainTransaction.Purpose.REIMBURSE) is None:
         refused = revert_reason(w3=chain.w3, call=call, sender=wallet.address)
@@ -130,7 +131,7 @@ def _settle(row: CopyTrade, wallet: OperatorWallet, chain: FleetChain, *, now: d
     if paid is None:
         return _later(row, "waiting for the reimbursement to be mined", now=now)
     if paid == 1 or is_settled(w3=chain.w3, settlement=chain.settlement, copy_id=row.id):
-        return _finish(row, wallet, status=CopyTrade.Status.SETTLED, now=now)
+        return _finish(row, wallet, chain, status=CopyTrade.Status.SETTLED, now=now)
     return _debt(row, wallet, chain, amount=amount, detail="the reimbursement transaction reverted", now=now)
 
 
@@ -174,7 +175,7 @@ def _debt(
         detail=detail,
         now=now,
     )
-    return _finish(row, wallet, status=CopyTrade.Status.DEBT, now=now)
+    return _finish(row, wallet, chain, status=CopyTrade.Status.DEBT, now=now)
 
 
 def debt_cause(*, allowance: Decimal, balance: Decimal, amount: Decimal) -> str:
@@ -185,8 +186,10 @@ def debt_cause(*, allowance: Decimal, balance: Decimal, amount: Decimal) -> str:
     return DebtRecord.Cause.REVERTED
 
 
-def _finish(row: CopyTrade, wallet: OperatorWallet, *, status: str, now: datetime) -> str:
-    """SETTLED or DEBT: the shares are the follower's now, so the position is credited, once."""
+def _finish(row: CopyTrade, wallet: OperatorWallet, chain: FleetChain, *, status: str, now: datetime) -> str:
+    """SETTLED or DEBT: the shares are the follower's now, so the position is credited, once.
+    The wallet's float and gas are re-read before it is given back (its next checkout compares
+    an order against them)."""
     with transaction.atomic():
         moved = CopyTrade.objects.filter(pk=row.pk, status=CopyTrade.Status.SETTLEMENT_PENDING).update(
             status=status,
@@ -198,8 +201,18 @@ def _finish(row: CopyTrade, wallet: OperatorWallet, *, status: str, now: datetim
         )
         if moved:
             positions_apply_fills([Fill(trade=row, shares=row.size_matched, usdc=row.fill_usdc, fee=row.fee_usdc)])
-    wallet_checkin(wallet_id=wallet.id, holder=holder_for_copy(row.id))
+    try:
+        _refresh(wallet, chain)
+    finally:
+        wallet_checkin(wallet_id=wallet.id, holder=holder_for_copy(row.id))
     return "settled" if status == CopyTrade.Status.SETTLED else "debt"
+
+
+def _refresh(wallet: OperatorWallet, chain: FleetChain) -> None:
+    try:
+        wallet_refresh_balances(wallet=wallet, chain=chain)
+    except Exception as exc:  # a reading, not the settlement: the fleet tick reads it again
+        log.warning("operator wallet #%s: balances not re-read after settlement: %s", wallet.index, type(exc).__name__)
 
 
 def _later(row: CopyTrade, why: str, *, now: datetime | None) -> str:
@@ -244,6 +257,7 @@ def debt_recover(debt_id: int, *, now: datetime | None = None) -> str:
         try:
             return _collect(debt, wallet, chain, now=now)
         finally:
+            _refresh(wallet, chain)
             wallet_checkin(wallet_id=wallet.id, holder=holder)
 
 

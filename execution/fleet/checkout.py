@@ -29,6 +29,7 @@ class Checkout:
 
     wallet: OperatorWallet | None
     reason: str = ""
+    may_free_up: bool = False  # none free now, but active wallets exist: asking again may succeed
 
 
 def holder_for_copy(copy_trade_id: int) -> str:
@@ -53,7 +54,10 @@ def wallet_checkout(*, holder: str, need_usdc: Decimal, activity: str, lease: ti
         wallet = funded.select_for_update(skip_locked=True).order_by("-float_usdc", "index").first()
         if wallet is not None:
             return Checkout(_lease(wallet, holder=holder, activity=activity, until=now + lease))
-    return Checkout(None, _why_none(candidates_exist=candidates.exists(), need_usdc=need_usdc))
+    active = OperatorWallet.objects.filter(state=OperatorWallet.State.ACTIVE).exists()
+    return Checkout(
+        None, _why_none(active=active, candidates_exist=candidates.exists(), need_usdc=need_usdc), may_free_up=active
+    )
 
 
 def _lease(wallet: OperatorWallet, *, holder: str, activity: str, until: datetime) -> OperatorWallet:
@@ -62,8 +66,8 @@ def _lease(wallet: OperatorWallet, *, holder: str, activity: str, until: datetim
     return wallet
 
 
-def _why_none(*, candidates_exist: bool, need_usdc: Decimal) -> str:
-    if not OperatorWallet.objects.filter(state=OperatorWallet.State.ACTIVE).exists():
+def _why_none(*, active: bool, candidates_exist: bool, need_usdc: Decimal) -> str:
+    if not active:
         return "no operator wallet is taking copies right now"
     if not candidates_exist:
         return "every operator wallet is busy with another copy"

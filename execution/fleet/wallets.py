@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import BooleanField, Case, Count, F, Q, Value, When
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 from eth_account.signers.local import LocalAccount
 from eth_utils.address import to_checksum_address
 
-from execution.fleet.chain import fleet_chain
+from execution.fleet.chain import FleetChain, fleet_chain
 from execution.fleet.checkout import wallet_checkin, wallet_reacquire
 from execution.fleet.keys import fleet_size, operator_account, operator_address
 from execution.fleet.models import ChainTransaction, OperatorWallet
@@ -95,6 +96,42 @@ def wallet_record_balances(*, wallet_id: int, float_usdc: Decimal, gas_pol: Deci
     )
 
 
+def wallet_refresh_balances(*, wallet: OperatorWallet, chain: FleetChain) -> OperatorWallet:
+    """Read one wallet's pUSD float and POL gas from the chain and store them (what checkout
+    compares an order against); returns the row as stored."""
+    reading = read_wallet(w3=chain.w3, pusd=chain.pusd, address=to_checksum_address(wallet.address))
+    wallet_record_balances(wallet_id=wallet.id, float_usdc=reading.pusd, gas_pol=Decimal(reading.gas_wei).scaleb(-18))
+    wallet.refresh_from_db()
+    return wallet
+
+
+# Wallets re-read per fleet tick (every 5 s): bounded chain reads whatever FLEET_SIZE is, and a
+# fleet of n wallets is read in full every n / REFRESH_PER_TICK ticks.
+REFRESH_PER_TICK = 4
+# A wallet in use (its float moving) goes first once its reading is this old: not every tick,
+# so a fleet busier than REFRESH_PER_TICK still gets its idle wallets read.
+IN_USE_REREAD = timedelta(seconds=15)
+
+
+def fleet_refresh_balances(*, limit: int = REFRESH_PER_TICK) -> list[OperatorWallet]:
+    """Re-read up to ``limit`` wallets: those leased now whose reading is older than IN_USE_REREAD
+    first, then the ones never read or read longest ago. Disabled wallets take no copies: skipped."""
+    now = timezone.now()
+    due_in_use = Q(lease_until__gt=now) & (
+        Q(balances_read_at__isnull=True) | Q(balances_read_at__lt=now - IN_USE_REREAD)
+    )
+    first = Case(When(due_in_use, then=Value(True)), default=Value(False), output_field=BooleanField())
+    rows = list(
+        OperatorWallet.objects.exclude(state=OperatorWallet.State.DISABLED)
+        .annotate(first=first)
+        .order_by("-first", F("balances_read_at").asc(nulls_first=True), "index")[:limit]
+    )
+    if not rows:
+        return []
+    chain = fleet_chain()
+    return [wallet_refresh_balances(wallet=wallet, chain=chain) for wallet in rows]
+
+
 # A settlement transaction not mined this many blocks after it was sent is replaced (same nonce,
 # fees bumped): about 20 s on Polygon.
 STUCK_AFTER_BLOCKS = 10
@@ -135,10 +172,7 @@ def fleet_status(*, read_chain: bool = True) -> list[WalletStatus]:
     rows = []
     for wallet in OperatorWallet.objects.order_by("index"):
         if chain is not None:
-            reading = read_wallet(w3=chain.w3, pusd=chain.pusd, address=to_checksum_address(wallet.address))
-            pol = Decimal(reading.gas_wei).scaleb(-18)
-            wallet_record_balances(wallet_id=wallet.id, float_usdc=reading.pusd, gas_pol=pol)
-            wallet.refresh_from_db()
+            wallet = wallet_refresh_balances(wallet=wallet, chain=chain)
         stuck = sent.get(to_checksum_address(wallet.address), 0) + sent.get(wallet.address, 0)
         rows.append(WalletStatus(wallet, wallet.float_usdc or Decimal(0), wallet.gas_pol or Decimal(0), stuck))
     return rows

@@ -52,8 +52,14 @@ class Command(BaseCommand):
             "--pace", type=float, default=10.0, help="Seconds between demo leader trades, on average (default 10)."
         )
         parser.add_argument("--no-simulator", action="store_true", help="Use the configured venue instead.")
-        parser.add_argument(
-            "--chain", action="store_true", help="Settle the venue's matches on a local anvil node (chain id 137)."
+        chain = parser.add_mutually_exclusive_group()
+        chain.add_argument(
+            "--chain",
+            action="store_true",
+            help="Settle the venue's matches on a local anvil node (chain id 137); the default with --demo.",
+        )
+        chain.add_argument(
+            "--no-chain", action="store_true", help="No local chain (the demo then has no fleet follower)."
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -68,7 +74,8 @@ class Command(BaseCommand):
                 rows=rows,
                 start_simulator=not options["no_simulator"],
                 simulator_port=sim_port,
-                chain=options["chain"],
+                # The demo's fleet follower (erin) settles on the chain: on unless asked not to.
+                chain=options["chain"] or (options["demo"] and not options["no_chain"]),
             )
         except (AnvilNotInstalled, AnvilFailed) as exc:
             raise CommandError(str(exc)) from None

@@ -154,18 +154,45 @@ def test_followers_sharing_one_operator_wallet_take_turns_and_never_share_a_nonc
     busy = fleet_world.copy(second)
     copytrades_execute(ids=[busy.id], deployment=fleet_world.deployment)
     busy.refresh_from_db()
-    assert (busy.status, busy.reason_code) == (CopyTrade.Status.SKIPPED, Reason.NO_OPERATOR_WALLET)
-    assert follower_words(busy) == (
-        "skipped: no PolyHunter trading wallet was free to place it (every operator wallet is busy with another copy)"
-    )
-    assert "busy" in busy.reason_detail
+    # No wallet free: the copy waits (handed back, asked again shortly), it is not skipped.
+    assert (busy.status, busy.reason_code, busy.operator_wallet_id) == (CopyTrade.Status.PENDING, "", None)
+    assert busy.reason_detail == "waiting for a free operator wallet: every operator wallet is busy with another copy"
+    assert busy.next_check_at is not None
+    assert busy.next_check_at > timezone.now()
     assert fleet_settle(one.id) == "settled"
-    two = place_and_confirm(fleet_world, fleet_world.copy(second))
+    two = place_and_confirm(fleet_world, busy)  # the wallet is back: the copy that waited takes it
     assert two.operator_wallet_id == one.operator_wallet_id
     assert fleet_settle(two.id) == "settled"
     nonces = list(ChainTransaction.objects.filter(copy_id__in=[one.id, two.id]).values_list("nonce", flat=True))
     assert len(nonces) == 4
     assert len(set(nonces)) == 4
+    assert i6() == []
+
+
+def test_a_copy_waits_for_a_wallet_only_while_the_leader_trade_is_fresh(fleet_world: FleetWorld) -> None:
+    OperatorWallet.objects.exclude(pk=fleet_world.wallets[0].pk).update(state=OperatorWallet.State.DISABLED)
+    (first, _), (second, _) = fleet_world.follower(), fleet_world.follower()
+    one = place_and_confirm(fleet_world, fleet_world.copy(first))
+    late = fleet_world.copy(second)
+    max_age = GuardrailSettings.current().max_leader_trade_age_seconds
+    # Waited until the next ask would come after the leader's trade is too old to copy.
+    assert late.leader_trade is not None
+    late.leader_trade.occurred_at = timezone.now() - timedelta(seconds=max_age - 1)
+    late.leader_trade.save(update_fields=["occurred_at"])
+    copytrades_execute(ids=[late.id], deployment=fleet_world.deployment)
+    late.refresh_from_db()
+    assert (late.status, late.reason_code) == (CopyTrade.Status.SKIPPED, Reason.NO_OPERATOR_WALLET)
+    assert late.reason_detail.startswith("after waiting ")
+    assert follower_words(late).startswith("skipped: no PolyHunter trading wallet was free to place it (after waiting")
+    assert "every operator wallet is busy with another copy" in late.reason_detail
+    # No active wallet at all: nothing to wait for, skipped at once.
+    OperatorWallet.objects.update(state=OperatorWallet.State.DISABLED)
+    none = fleet_world.copy(second)
+    copytrades_execute(ids=[none.id], deployment=fleet_world.deployment)
+    none.refresh_from_db()
+    assert (none.status, none.reason_code) == (CopyTrade.Status.SKIPPED, Reason.NO_OPERATOR_WALLET)
+    assert none.reason_detail == "no operator wallet is taking copies right now"
+    assert fleet_settle(one.id) == "settled"
     assert i6() == []
 
 
