@@ -21,7 +21,7 @@ from execution.fleet.wallets import STUCK_AFTER_BLOCKS, fleet_monitor
 from execution.simulator.chain.node import AnvilNode
 from tests.copytrading.fleet.conftest import FleetWorld
 from tests.copytrading.fleet.test_fleet_settlement import i6, place_and_confirm
-from tests.copytrading.reliability.harness import WorkerProcess
+from tests.copytrading.reliability.harness import WorkerProcess, wait_for
 from tests.execution.fleet.conftest import FLEET_MNEMONIC
 
 pytestmark = [pytest.mark.fleet, pytest.mark.django_db(transaction=True)]
@@ -72,21 +72,34 @@ def assert_settled_once(world: FleetWorld, row: CopyTrade, *, follower: str, ope
     reimbursements = ChainTransaction.objects.filter(copy_id=row.id, purpose=ChainTransaction.Purpose.REIMBURSE)
     assert reimbursements.filter(state=State.MINED).count() == 1
     assert not reimbursements.filter(state=State.SENT).exists()
-    assert OperatorWallet.objects.get(pk=row.operator_wallet_id).lease_holder == ""
+    assert OperatorWallet.objects.get(pk=row.operator_wallet.pk).lease_holder == ""
     assert fleet_settle(row.id) == "noop"
     assert i6() == []
 
 
+@pytest.mark.parametrize("mined_before_the_kill", [True, False], ids=["mined", "in-the-pool"])
 def test_a_worker_killed_after_sending_the_reimbursement_and_before_recording_it_settles_once(
-    fleet_world: FleetWorld,
+    fleet_world: FleetWorld, manual_mining: AnvilNode, mined_before_the_kill: bool
 ) -> None:
     account, owner = fleet_world.follower(pusd="100")
     float_before = {w.address: fleet_world.pusd(w.address) for w in fleet_world.wallets}
     row = place_and_confirm(fleet_world, fleet_world.copy(account))
+    assert fleet_world.chain.w3 is not None
+    if not mined_before_the_kill:
+        manual_mining.rpc("evm_setAutomine", [False])
     worker = WorkerProcess(
         ["settle", str(row.id), "--stop-after-send", "reimburse"], venue_url=fleet_world.sim.url, env=worker_env()
     )
     try:
+        if not mined_before_the_kill:  # the worker waits for its share transfer: mine it
+            push = ChainTransaction.objects.filter(copy_id=row.id, purpose=ChainTransaction.Purpose.PUSH)
+            # In the node's pool, not only recorded (the row is committed before the broadcast).
+            wait_for(
+                lambda: push.exists() and manual_mining.rpc("eth_getTransactionByHash", [push.get().tx_hash]),
+                timeout=120,
+                what="the worker's share transfer in the node's pool",
+            )
+            mine(manual_mining)
         sent_hash = worker.expect("AFTER_SEND", timeout=120)
         worker.kill_group()  # SIGKILL: no cleanup, no receipt read, nothing recorded on the copy
         worker.popen.wait(timeout=30)
@@ -97,16 +110,17 @@ def test_a_worker_killed_after_sending_the_reimbursement_and_before_recording_it
     assert row.status == CopyTrade.Status.SETTLEMENT_PENDING  # the copy does not know it was paid
     sent = ChainTransaction.objects.get(copy_id=row.id, purpose=ChainTransaction.Purpose.REIMBURSE)
     assert (sent.tx_hash, sent.state) == (sent_hash, State.SENT)
-    assert fleet_world.chain.w3 is not None
-    assert is_settled(w3=fleet_world.chain.w3, settlement=fleet_world.settlement, copy_id=row.id)  # but it was
+    paid = is_settled(w3=fleet_world.chain.w3, settlement=fleet_world.settlement, copy_id=row.id)
+    assert paid is mined_before_the_kill
 
+    if not mined_before_the_kill:
+        assert fleet_settle(row.id) == "waiting"  # the next run waits for that one, signs nothing
+        assert ChainTransaction.objects.filter(copy_id=row.id, purpose="reimburse").count() == 1
+        mine(manual_mining)
     assert fleet_settle(row.id) == "settled"  # the next run (the settle tick) reads it back
-    assert row.operator_wallet_id is not None
+    assert row.operator_wallet is not None
     assert_settled_once(
-        fleet_world,
-        row,
-        follower=owner.address,
-        operator_float=float_before[OperatorWallet.objects.get(pk=row.operator_wallet_id).address],
+        fleet_world, row, follower=owner.address, operator_float=float_before[row.operator_wallet.address]
     )
     # One of each: the reimbursement was read back, never signed again.
     assert sorted(ChainTransaction.objects.filter(copy_id=row.id).values_list("purpose", "state")) == [
@@ -141,12 +155,9 @@ def test_a_stuck_reimbursement_is_replaced_at_its_nonce_and_the_copy_settles_onc
     mine(manual_mining)
     assert fleet_monitor().mined >= 1
     assert fleet_settle(row.id) == "settled"
-    assert row.operator_wallet_id is not None
+    assert row.operator_wallet is not None
     assert_settled_once(
-        fleet_world,
-        row,
-        follower=owner.address,
-        operator_float=float_before[OperatorWallet.objects.get(pk=row.operator_wallet_id).address],
+        fleet_world, row, follower=owner.address, operator_float=float_before[row.operator_wallet.address]
     )
     reimbursements = ChainTransaction.objects.filter(copy_id=row.id, purpose="reimburse").order_by("pk")
     assert [(r.nonce, r.state) for r in reimbursements] == [(first.nonce, State.REPLACED), (first.nonce, State.MINED)]

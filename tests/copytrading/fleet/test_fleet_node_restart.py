@@ -13,7 +13,7 @@ import pytest
 
 from copytrading.models import CopyTrade
 from copytrading.pipeline.fleet_settle import fleet_settle
-from execution.fleet.models import ChainTransaction, OperatorWallet
+from execution.fleet.models import ChainTransaction
 from execution.fleet.onchain import is_settled
 from execution.fleet.wallets import fleet_monitor
 from execution.simulator.chain.local import LocalChain
@@ -46,7 +46,7 @@ def test_the_node_restarted_mid_settlement_the_copy_settles_once(
     own.node.rpc("evm_mine")
     assert fleet_settle(row.id) == "waiting"  # the reimbursement sent, in the pool
     sent = ChainTransaction.objects.get(copy_id=row.id, purpose=ChainTransaction.Purpose.REIMBURSE)
-    assert own.w3.eth.get_transaction(sent.tx_hash) is not None
+    assert own.node.rpc("eth_getTransactionByHash", [sent.tx_hash]) is not None
 
     state = own.node.rpc("anvil_dumpState")
     port = own.node.port
@@ -69,7 +69,8 @@ def test_the_node_restarted_mid_settlement_the_copy_settles_once(
     assert row.status == CopyTrade.Status.SETTLED
     assert is_settled(w3=own.w3, settlement=fleet_world.settlement, copy_id=row.id)
     assert fleet_world.pusd(owner.address) == (Decimal(100) - owed) * UNIT
-    operator = OperatorWallet.objects.get(pk=row.operator_wallet_id)
+    operator = row.operator_wallet
+    assert operator is not None
     assert fleet_world.pusd(operator.address) == float_before[operator.address]
     assert fleet_world.shares(owner.address, int(row.token_id)) == row.size_matched * UNIT
     assert list(ChainTransaction.objects.filter(copy_id=row.id).order_by("pk").values_list("purpose", "state")) == [
