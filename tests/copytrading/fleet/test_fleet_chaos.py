@@ -110,6 +110,8 @@ def test_a_worker_killed_after_sending_the_reimbursement_and_before_recording_it
     assert row.status == CopyTrade.Status.SETTLEMENT_PENDING  # the copy does not know it was paid
     sent = ChainTransaction.objects.get(copy_id=row.id, purpose=ChainTransaction.Purpose.REIMBURSE)
     assert (sent.tx_hash, sent.state) == (sent_hash, State.SENT)
+    if mined_before_the_kill:  # automine mines just after the send returns: wait for it
+        fleet_world.chain.w3.eth.wait_for_transaction_receipt(sent_hash)  # type: ignore[arg-type]
     paid = is_settled(w3=fleet_world.chain.w3, settlement=fleet_world.settlement, copy_id=row.id)
     assert paid is mined_before_the_kill
 

@@ -61,6 +61,7 @@ def test_the_node_restarted_mid_settlement_the_copy_settles_once(
 
     report = fleet_monitor()  # the same bytes again (the restarted node mines them at once)
     assert report.rebroadcast >= 1
+    own.w3.eth.wait_for_transaction_receipt(sent.tx_hash)  # type: ignore[arg-type]  # mined just after
     assert fleet_settle(row.id) == "settled"
     fleet_monitor()
 
