@@ -56,6 +56,10 @@ def manual_mining(fleet_world: FleetWorld, monkeypatch: pytest.MonkeyPatch) -> I
     node = fleet_world.chain.node
     yield node
     node.rpc("evm_setAutomine", [True])
+    # Nothing left in the pool across the chain fixture's evm_revert (the pool survives it, and a
+    # pooled transaction of a reverted nonce would hold later senders of that account back).
+    node.rpc("evm_mine")
+    node.rpc("anvil_dropAllTransactions")
 
 
 def assert_settled_once(world: FleetWorld, row: CopyTrade, *, follower: str, operator_float: Decimal) -> None:
