@@ -7,11 +7,14 @@ a test can SIGKILL, SIGSTOP or SIGCONT it, or cut its database session, at a kno
 Besides execute and reconcile it can run the two steps that end with a message for the broker:
 ``fanout <leader trade id>`` (rows committed, then their execute messages) and ``record <leader
 id>`` (a BUY of the test market by that leader through the record service, then its fan-out
-message), both with the broker of its environment (``REDIS_URL``).
+message), both with the broker of its environment (``REDIS_URL``), and ``settle <copy id>`` (one
+fleet settlement, ``fleet_settle``, on the chain of its environment).
 
 Known points are announced on stdout, one line each (``READY``, ``BEFORE_SIGN <id>``,
 ``BEFORE_POST <hash>``, ``BEFORE_ENQUEUE <queue>``, ``DONE <n>``). ``--stop-before
-sign|post|enqueue`` makes the process stop *itself* (SIGSTOP) right after announcing that point,
+sign|post|enqueue`` makes the process stop *itself* (SIGSTOP) right after announcing that point
+(``--stop-after-send push|reimburse``: right after a settlement transaction of that purpose was
+recorded and broadcast, before the copy's state is, announced as ``AFTER_SEND <tx hash>``),
 which is how a test freezes it exactly between two steps: after the signed order was committed
 and before its POST, or after a commit and before the message that should follow it. Nothing is
 faked: the functions it wraps run unchanged once the process continues.
@@ -29,10 +32,11 @@ from typing import Any
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("command", choices=["execute", "reconcile", "fanout", "record"])
+    parser.add_argument("command", choices=["execute", "reconcile", "fanout", "record", "settle"])
     parser.add_argument("ids", help="comma-separated CopyTrade ids (fanout: a LeaderTrade id; record: a leader id)")
     parser.add_argument("--lease-seconds", type=int, default=None)
     parser.add_argument("--stop-before", choices=["sign", "post", "enqueue"], default=None)
+    parser.add_argument("--stop-after-send", choices=["push", "reimburse"], default=None)
     parser.add_argument("--wait-for-go", action="store_true", help="read one line from stdin before starting")
     parser.add_argument("--sqlite-busy-ms", type=int, default=None)
     args = parser.parse_args(argv)
@@ -48,6 +52,8 @@ def main(argv: list[str]) -> int:
         settings.COPY_LEASE_SECONDS = args.lease_seconds
     if args.stop_before is not None:
         _install_stop(args.stop_before)
+    if args.stop_after_send is not None:
+        _install_stop_after_send(args.stop_after_send)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("SELECT pg_backend_pid()")
@@ -70,6 +76,10 @@ def main(argv: list[str]) -> int:
         sent = len(fanout_leader_trade(leader_trade_id=ids[0], deployment=deployment_current()).pending_ids)
     elif args.command == "record":
         sent = _record(leader_id=ids[0])
+    elif args.command == "settle":
+        from copytrading.pipeline.fleet_settle import fleet_settle
+
+        sent = sum(fleet_settle(copy_id) == "settled" for copy_id in ids)
     else:
         from copytrading.pipeline.reconcile import copytrades_reconcile
 
@@ -131,6 +141,24 @@ def _install_stop(point: str) -> None:
         return original(*args, **kwargs)
 
     setattr(module, name, wrapper)
+
+
+def _install_stop_after_send(purpose: str) -> None:
+    """Wrap the settlement's ``send_tracked``: once a ``purpose`` transaction is recorded and
+    broadcast, announce its hash and stop, before the settlement reads its receipt or records
+    anything on the copy."""
+    from copytrading.pipeline import fleet_settle
+
+    original = getattr(fleet_settle, "send_tracked")  # noqa: B009  (imported there, not exported)
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        row = original(*args, **kwargs)
+        if kwargs["purpose"] == purpose:
+            _say(f"AFTER_SEND {row.tx_hash}")
+            os.kill(os.getpid(), signal.SIGSTOP)
+        return row
+
+    setattr(fleet_settle, "send_tracked", wrapper)  # noqa: B010
 
 
 if __name__ == "__main__":
