@@ -35,6 +35,13 @@ def chain(local_chain: LocalChain) -> Iterator[LocalChain]:
 def chain_restore(local_chain: LocalChain, snapshot: str) -> None:
     """Revert to ``snapshot`` with the node's clock on the wall clock again: anvil's evm_revert also
     turns its clock back to the snapshot's head block (the deployment's, for the whole session),
-    and blocks of later tests carried times minutes in the past (their fills were detected stale)."""
+    and blocks of later tests carried times minutes in the past (their fills were detected stale).
+
+    And with the base fee of the snapshot's head again: evm_revert does not restore anvil's fee
+    market, so after a test that spiked fees (a stuck transaction) the node kept pricing the next
+    block at the spike while the reverted head said 1 gwei -- the next test's transactions, priced
+    from the head, were refused or sat in the pool (the fleet tests' intermittent funding timeout)."""
     assert local_chain.node.rpc("evm_revert", [snapshot]) is True
     local_chain.node.rpc("evm_setTime", [int(time.time())])
+    head = local_chain.node.rpc("eth_getBlockByNumber", ["latest", False])
+    local_chain.node.rpc("anvil_setNextBlockBaseFeePerGas", [head["baseFeePerGas"]])
