@@ -25,6 +25,7 @@ from copytrading.pipeline.batched import write_fenced_each
 from copytrading.pipeline.context import GateContext, gate_context, gate_inputs
 from copytrading.pipeline.exposure import Exposure, exposure_for
 from copytrading.pipeline.fleet import fleet_checkout, fleet_holder
+from copytrading.pipeline.fleet_sell import fleet_sell_pull
 from copytrading.pipeline.leases import finish, release, submit_lease
 from copytrading.pipeline.paper import paper_fill
 from copytrading.pipeline.quoting import Quote, Unpriced, quote_rows
@@ -67,7 +68,7 @@ def copytrades_execute(*, ids: list[int], deployment: Deployment) -> int:
     breaker_watch(is_open=context.breaker_open, copy_code=str(rows[0].code))
     amounts = _amounts(rows)
     rows = _pre_gate(rows, context, amounts)
-    plans = _plans(rows, amounts)
+    plans = _fleet_sell_pulls(_plans(rows, amounts))
     signed = _sign_and_reserve(plans, context)
     return submit.submit_signed(signed)
 
@@ -146,6 +147,20 @@ def _plans(rows: list[CopyTrade], amounts: dict[int, Decimal]) -> list[Plan]:
             continue
         plans.append(Plan(row=row, size=sized, quote=quote))
     return plans
+
+
+def _fleet_sell_pulls(plans: list[Plan]) -> list[Plan]:
+    """A fleet SELL signs with the operator wallet, which must hold the shares at the venue: they
+    are pulled from the follower first (a mined chain transaction, no database transaction open)."""
+    kept = []
+    for plan in plans:
+        if plan.row.side == CopyTrade.Side.SELL and plan.row.account.mode == TradingAccount.Mode.FLEET:
+            size = fleet_sell_pull(plan.row, plan.size)
+            if size is None:
+                continue
+            plan.size = size
+        kept.append(plan)
+    return kept
 
 
 def _sign_and_reserve(plans: list[Plan], context: GateContext) -> list[submit.Signed]:
