@@ -101,8 +101,9 @@ def shares_to_return(row_id: int, *, status: str) -> bool:
     pulled = tracked_step(copy_id=row_id, purpose=ChainTransaction.Purpose.PULL)
     if pulled is None or pulled.state not in (ChainTransaction.State.SENT, ChainTransaction.State.MINED):
         return False
+    # Once the return is sent, the transaction monitor sees it mined (or replaces it if stuck).
     pushed = tracked_step(copy_id=row_id, purpose=ChainTransaction.Purpose.PUSH)
-    return pushed is None or pushed.state != ChainTransaction.State.MINED
+    return pushed is None or pushed.state == ChainTransaction.State.DROPPED
 
 
 # Sent by name: copytrading.tasks declares the actor and imports the pipeline (no import loop).

@@ -93,10 +93,12 @@ def fleet_settle(copy_trade_id: int, *, now: datetime | None = None) -> str:
     """Settle one confirmed fleet fill. Returns "settled", "debt", "waiting" or "noop" (not due,
     already settled, not a fleet copy): calling it again is always safe."""
     row = CopyTrade.objects.select_related("account").filter(pk=copy_trade_id).first()
-    if row is None or row.operator_wallet_id is None:
+    if row is None:
         return "noop"
     if row.status != CopyTrade.Status.SETTLEMENT_PENDING:
         return _return_unsold(row) if shares_to_return(row.id, status=row.status) else "noop"
+    if row.operator_wallet_id is None:
+        return "noop"
     with follower_lock(row.account.funder_address):
         row.refresh_from_db()
         if row.status != CopyTrade.Status.SETTLEMENT_PENDING:
@@ -175,8 +177,10 @@ def _return_unsold(row: CopyTrade) -> str:
     the wallet is given back. "returned", "waiting" (retried by the fleet tick) or "noop"."""
     with follower_lock(row.account.funder_address):
         holder = holder_for_copy(row.id)
-        assert row.operator_wallet_id is not None
-        wallet = OperatorWallet.objects.get(pk=row.operator_wallet_id)
+        pull = tracked_step(copy_id=row.id, purpose=ChainTransaction.Purpose.PULL)
+        assert pull is not None
+        # The wallet that sent the pull holds the shares (a sell may end before it was signed).
+        wallet = OperatorWallet.objects.get(address__iexact=pull.wallet)
         if not wallet_reacquire(
             wallet_id=wallet.id, holder=holder, activity=f"returning the shares of copy {row.code}"
         ):
@@ -185,8 +189,7 @@ def _return_unsold(row: CopyTrade) -> str:
         if not is_settled(w3=chain.w3, settlement=chain.settlement, copy_id=row.id):
             # The pull was never mined (the contract would have recorded the copy id): nothing to return
             # once the monitor has decided it (mined or dropped).
-            pull = tracked_step(copy_id=row.id, purpose=ChainTransaction.Purpose.PULL)
-            if pull is not None and pull.state == ChainTransaction.State.SENT:
+            if pull.state == ChainTransaction.State.SENT:
                 return "waiting"
             wallet_checkin(wallet_id=wallet.id, holder=holder)
             return "noop"

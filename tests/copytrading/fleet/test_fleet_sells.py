@@ -3,6 +3,7 @@ sold on the simulated venue (matched on chain), and the proceeds pushed back to 
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -12,9 +13,11 @@ from hexbytes import HexBytes
 
 from accounts.models import TradingAccount
 from copytrading.fanout import fanout_leader_trade
-from copytrading.models import CopyTrade, Position
+from copytrading.models import CopyTrade, LeaderTrade, Position
 from copytrading.outcomes import follower_words
 from copytrading.pipeline.execute import copytrades_execute
+from copytrading.pipeline.fleet import fleet_release_ended
+from copytrading.pipeline.fleet_sell import pulled_shares
 from copytrading.pipeline.fleet_settle import fleet_settle
 from copytrading.reasons import Reason
 from execution.fleet.models import ChainTransaction, OperatorWallet
@@ -155,4 +158,44 @@ def test_a_retried_sell_settlement_pays_the_proceeds_once(
     assert sell.status == CopyTrade.Status.SETTLED
     assert fleet_world.pusd(owner.address) == pusd_before + (sell.fill_usdc - sell.fee_usdc) * UNIT
     assert ChainTransaction.objects.filter(copy_id=sell.id, purpose="proceeds").count() == 1
+    assert i6() == []
+
+
+def test_a_sell_that_ends_unsold_after_its_pull_gives_every_share_back(
+    fleet_world: FleetWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pull is sent but not mined within the wait: the copy waits with its wallet; by its next
+    try the leader's trade is too old, so nothing is sold, and the shares pulled go back."""
+    _account, owner, buy = bought(fleet_world)
+    token = int(buy.token_id)
+    held = fleet_world.shares(owner.address, token)
+    sell = leader_sells(fleet_world, buy)
+    w3 = fleet_world.chain.w3
+    assert w3 is not None
+    monkeypatch.setattr("copytrading.pipeline.fleet_sell.PULL_WAIT_S", 0.2)
+    w3.provider.make_request("evm_setAutomine", [False])  # type: ignore[arg-type]
+    try:
+        copytrades_execute(ids=[sell.id], deployment=fleet_world.deployment)
+    finally:
+        w3.provider.make_request("evm_setAutomine", [True])  # type: ignore[arg-type]
+    sell.refresh_from_db()
+    assert (sell.status, sell.signed_order) == (CopyTrade.Status.PENDING, None)  # waiting, nothing signed
+    w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+    operator = OperatorWallet.objects.get(lease_holder=f"copy:{sell.id}")  # kept while the shares are away
+    pulled = pulled_shares(sell.id)
+    assert 0 < pulled <= buy.size_matched  # the sale's size (the venue's lot), not the dust
+    assert fleet_world.shares(operator.address, token) == pulled * UNIT
+    assert fleet_world.shares(owner.address, token) == held - pulled * UNIT
+
+    LeaderTrade.objects.filter(pk=sell.leader_trade_id).update(occurred_at=sell.signal_time - timedelta(hours=1))
+    copytrades_execute(ids=[sell.id], deployment=fleet_world.deployment)
+    sell.refresh_from_db()
+    assert (sell.status, sell.reason_code) == (CopyTrade.Status.SKIPPED, Reason.STALE)
+    assert fleet_release_ended() == 0  # not given back with the shares still at the operator
+    assert fleet_settle(sell.id) == "returned"
+    assert fleet_settle(sell.id) == "noop"
+    assert fleet_world.shares(owner.address, token) == held  # every share back, once
+    assert fleet_world.shares(operator.address, token) == 0
+    assert not OperatorWallet.objects.exclude(lease_holder="").exists()
+    assert Position.objects.get(relationship=buy.relationship, token_id=buy.token_id).shares == buy.size_matched
     assert i6() == []
