@@ -187,7 +187,8 @@ def test_a_sell_that_ends_unsold_after_its_pull_gives_every_share_back(
     assert fleet_world.shares(operator.address, token) == pulled * UNIT
     assert fleet_world.shares(owner.address, token) == held - pulled * UNIT
 
-    LeaderTrade.objects.filter(pk=sell.leader_trade_id).update(occurred_at=sell.signal_time - timedelta(hours=1))
+    assert sell.leader_trade is not None
+    LeaderTrade.objects.filter(pk=sell.leader_trade.pk).update(occurred_at=sell.signal_time - timedelta(hours=1))
     copytrades_execute(ids=[sell.id], deployment=fleet_world.deployment)
     sell.refresh_from_db()
     assert (sell.status, sell.reason_code) == (CopyTrade.Status.SKIPPED, Reason.STALE)
