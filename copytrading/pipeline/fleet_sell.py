@@ -24,7 +24,7 @@ from copytrading.pipeline.fleet import fleet_gates
 from copytrading.pipeline.leases import finish, release
 from copytrading.reasons import Reason
 from execution.fleet.chain import FleetChain, fleet_chain, wait_mined
-from execution.fleet.checkout import holder_for_copy, wallet_checkin, wallet_checkout
+from execution.fleet.checkout import holder_for_copy, wallet_checkin, wallet_checkout, wallet_reacquire
 from execution.fleet.keys import operator_account
 from execution.fleet.models import ChainTransaction, OperatorWallet
 from execution.fleet.onchain import (
@@ -59,16 +59,14 @@ def fleet_sell_pull(row: CopyTrade, size: CopySize) -> CopySize | None:
     None when the row was ended (skipped/blocked) or given back to wait for the pull to be mined."""
     if not fleet_gates(row):
         return None
-    holder = holder_for_copy(row.id)
-    got = wallet_checkout(holder=holder, need_usdc=ZERO, activity=f"taking the shares to sell for copy {row.code}")
-    if got.wallet is None:
-        finish([row], status=CopyTrade.Status.SKIPPED, reason=Reason.NO_OPERATOR_WALLET, detail=got.reason)
+    wallet = _wallet_for(row)
+    if wallet is None:
         return None
     try:
-        mined = _pull(row, got.wallet, fleet_chain(), shares=size.amount)
+        mined = _pull(row, wallet, fleet_chain(), shares=size.amount)
     except Exception as exc:  # the node unreachable or refusing: nothing placed, tried again shortly
         log.warning("fleet sell %s: pulling the shares deferred: %s", row.code, type(exc).__name__)
-        _give_back_unless_pulling(row, got.wallet)
+        _give_back_unless_pulling(row, wallet)
         release([row], after=PULL_RETRY, reason=f"chain error while taking the shares: {type(exc).__name__}")
         return None
     if mined is None:
@@ -82,6 +80,24 @@ def fleet_sell_pull(row: CopyTrade, size: CopySize) -> CopySize | None:
         # A retry sized higher than what an earlier attempt pulled: sell only what is here.
         size = replace(size, amount=pulled, notional_usdc=(pulled * size.limit_price).quantize(Decimal("0.000001")))
     return size
+
+
+def _wallet_for(row: CopyTrade) -> OperatorWallet | None:
+    """The wallet an earlier try already pulled to (its lease re-taken even if it expired while the
+    row waited), else a free one; None when the row was ended or given back to wait."""
+    holder = holder_for_copy(row.id)
+    activity = f"taking the shares to sell for copy {row.code}"
+    earlier = tracked_step(copy_id=row.id, purpose=ChainTransaction.Purpose.PULL)
+    if earlier is not None and earlier.state in (ChainTransaction.State.SENT, ChainTransaction.State.MINED):
+        wallet = OperatorWallet.objects.get(address__iexact=earlier.wallet)
+        if wallet_reacquire(wallet_id=wallet.id, holder=holder, activity=activity):
+            return wallet
+        release([row], after=PULL_RETRY, reason="the wallet holding the shares is busy with another transaction")
+        return None
+    got = wallet_checkout(holder=holder, need_usdc=ZERO, activity=activity)
+    if got.wallet is None:
+        finish([row], status=CopyTrade.Status.SKIPPED, reason=Reason.NO_OPERATOR_WALLET, detail=got.reason)
+    return got.wallet
 
 
 def _pull(row: CopyTrade, wallet: OperatorWallet, chain: FleetChain, *, shares: Decimal) -> int | str | None:

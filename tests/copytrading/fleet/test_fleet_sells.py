@@ -7,6 +7,8 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.test import Client
+from django.urls import reverse
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from hexbytes import HexBytes
@@ -100,8 +102,14 @@ def test_a_fleet_sell_pulls_the_shares_sells_them_and_pays_the_proceeds_exactly(
     assert i6() == []
 
 
-def test_a_fleet_sell_without_the_share_approval_is_not_placed_and_says_why(fleet_world: FleetWorld) -> None:
-    _account, owner, buy = bought(fleet_world, shares_approved=False)
+def test_a_fleet_sell_without_the_share_approval_is_not_placed_and_says_why(
+    fleet_world: FleetWorld, client: Client
+) -> None:
+    account, owner, buy = bought(fleet_world, shares_approved=False)
+    client.force_login(account.user)
+    custody = client.get(reverse("custody_account", kwargs={"code": account.code})).content.decode()
+    assert 'id="fleet-shares" data-state="missing"' in custody
+    assert "not granted yet: sells are not copied" in custody
     held = fleet_world.shares(owner.address, int(buy.token_id))
     sell = leader_sells(fleet_world, buy)
     copytrades_execute(ids=[sell.id], deployment=fleet_world.deployment)
@@ -115,6 +123,9 @@ def test_a_fleet_sell_without_the_share_approval_is_not_placed_and_says_why(flee
     assert not ChainTransaction.objects.filter(copy_id=sell.id).exists()
     assert fleet_world.shares(owner.address, int(buy.token_id)) == held
     assert not OperatorWallet.objects.exclude(lease_holder="").exists()  # the wallet was given back
+    fleet_world.tools.approve(owner, shares=True)
+    custody = client.get(reverse("custody_account", kwargs={"code": account.code})).content.decode()
+    assert 'id="fleet-shares" data-state="granted"' in custody
 
 
 def test_a_fleet_sell_of_shares_the_follower_no_longer_holds_is_skipped(fleet_world: FleetWorld) -> None:
