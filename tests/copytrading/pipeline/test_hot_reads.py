@@ -73,7 +73,10 @@ def orm_exposure(*, account_ids: list[int], token_ids: list[str], now: datetime)
         exposure.account_today[row["account_id"]] += row["total"] or Decimal(0)
     unsettled = (
         CopyTrade.objects.filter(
-            account_id__in=account_ids, token_id__in=token_ids, side="BUY", status__in=[*_OPEN, "filled", "settlement_pending"]
+            account_id__in=account_ids,
+            token_id__in=token_ids,
+            side="BUY",
+            status__in=[*_OPEN, "filled", "settlement_pending"],
         )
         .values("relationship_id", "account_id", "token_id")
         .annotate(total=Sum(committed))
