@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from hexbytes import HexBytes
@@ -18,6 +19,7 @@ from copytrading.fanout import fanout_leader_trade
 from copytrading.models import CopyTrade, LeaderTrade, Position
 from copytrading.outcomes import follower_words
 from copytrading.pipeline.execute import copytrades_execute
+from copytrading.pnl import pnl_for_accounts
 from copytrading.pipeline.fleet import fleet_release_ended
 from copytrading.pipeline.fleet_sell import pulled_shares
 from copytrading.pipeline.fleet_settle import fleet_settle
@@ -97,6 +99,8 @@ def test_a_fleet_sell_pulls_the_shares_sells_them_and_pays_the_proceeds_exactly(
     assert position.shares == buy.size_matched - sell.size_matched  # credited on settlement
     assert OperatorWallet.objects.get(pk=sell.operator_wallet.pk).lease_holder == ""
 
+    curve = pnl_for_accounts(account_ids=[account.id], now=timezone.now())
+    assert len(curve) == 3  # the P&L curve has the buy and the sell (both settled), and now
     assert fleet_settle(sell.id) == "noop"  # again: nothing moves twice
     assert fleet_world.pusd(owner.address) == pusd_before + proceeds * UNIT
     assert i6() == []
