@@ -19,10 +19,10 @@ from copytrading.fanout import fanout_leader_trade
 from copytrading.models import CopyTrade, LeaderTrade, Position
 from copytrading.outcomes import follower_words
 from copytrading.pipeline.execute import copytrades_execute
-from copytrading.pnl import pnl_for_accounts
 from copytrading.pipeline.fleet import fleet_release_ended
 from copytrading.pipeline.fleet_sell import pulled_shares
 from copytrading.pipeline.fleet_settle import fleet_settle
+from copytrading.pnl import pnl_for_accounts
 from copytrading.reasons import Reason
 from execution.fleet.models import ChainTransaction, OperatorWallet
 from execution.simulator.chain.local import call_tx, contract, send
