@@ -24,7 +24,7 @@ from copytrading.pipeline import submit
 from copytrading.pipeline.batched import write_fenced_each
 from copytrading.pipeline.context import GateContext, gate_context, gate_inputs
 from copytrading.pipeline.exposure import Exposure, exposure_for
-from copytrading.pipeline.fleet import fleet_checkout, fleet_holder
+from copytrading.pipeline.fleet import fleet_checkout, fleet_holder, fleet_unsigned
 from copytrading.pipeline.fleet_sell import fleet_sell_pull
 from copytrading.pipeline.leases import finish, release, submit_lease
 from copytrading.pipeline.paper import paper_fill
@@ -32,7 +32,6 @@ from copytrading.pipeline.quoting import Quote, Unpriced, quote_rows
 from copytrading.pipeline.selling import sell_sizes
 from copytrading.reasons import Reason
 from execution.custody_modes import custody_sign, custody_signs_orders
-from execution.fleet.checkout import wallet_checkin
 from execution.guardrails import evaluate
 from execution.guardrails.breaker import breaker_watch
 from execution.metrics import RATE_LIMIT_WAITS
@@ -270,7 +269,7 @@ def _reserve_one(
         )
     except (InvalidOrder, SigningFailed) as exc:
         if wallet is not None:
-            wallet_checkin(wallet_id=wallet.id, holder=fleet_holder(row))
+            fleet_unsigned(row, wallet_id=wallet.id)
         reason = Reason.BELOW_MIN_SIZE if exc.reason == "below_min_size" else Reason.CUSTODY_NOT_READY
         finish(
             [row],

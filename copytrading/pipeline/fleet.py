@@ -62,6 +62,16 @@ def fleet_checkout(row: CopyTrade, *, notional: Decimal, fee: Decimal) -> Operat
     return got.wallet
 
 
+def fleet_unsigned(row: CopyTrade, *, wallet_id: int) -> None:
+    """A fleet copy that will not be signed after its checkout: the wallet goes back, unless it is a
+    sell whose shares were already pulled — then settlement returns them first (sent on commit)."""
+    pull = tracked_step(copy_id=row.id, purpose=ChainTransaction.Purpose.PULL)
+    if pull is not None and pull.state in (ChainTransaction.State.SENT, ChainTransaction.State.MINED):
+        transaction.on_commit(partial(send_to_queue, SETTLE_FLEET_ACTOR, FLEET_QUEUE, row.id))
+        return
+    wallet_checkin(wallet_id=wallet_id, holder=holder_for_copy(row.id))
+
+
 def fleet_holder(row: CopyTrade) -> str:
     return holder_for_copy(row.id)
 
