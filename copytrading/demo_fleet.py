@@ -50,7 +50,8 @@ def demo_fleet_start(chain: LocalChain) -> None:
 
 
 def demo_fleet_follower(chain: LocalChain, account: TradingAccount, *, actor: Actor) -> TradingAccount:
-    """erin's wallet holds pUSD and grants the settlement contract its allowance; her account is fleet."""
+    """erin's wallet holds pUSD and grants the settlement contract its allowance and her shares'
+    approval; her account is fleet."""
     assert chain.w3 is not None
     erin = Account.from_key(ERIN_KEY)
     chain.fund(erin.address, pol="10", pusd=str(ERIN_PUSD), approve=False)
@@ -58,6 +59,10 @@ def demo_fleet_follower(chain: LocalChain, account: TradingAccount, *, actor: Ac
     units = int(ERIN_PUSD * 10**6)
     data = token.encode_abi("approve", args=[to_checksum_address(settings.FLEET_SETTLEMENT_ADDRESS), units])
     send(chain.w3, erin, {"to": token.address, "data": bytes.fromhex(str(data)[2:])})
+    # And lets it move her shares, so her sells are copied too (pulled to an operator wallet, sold).
+    ctf = contract(chain.w3, chain.info, "ctf")
+    data = ctf.encode_abi("setApprovalForAll", args=[to_checksum_address(settings.FLEET_SETTLEMENT_ADDRESS), True])
+    send(chain.w3, erin, {"to": ctf.address, "data": bytes.fromhex(str(data)[2:])})
     if account.mode != TradingAccount.Mode.FLEET:
         account = custody_set_fleet(account=account, funder_address=erin.address, actor=actor)
     return account

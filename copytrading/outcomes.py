@@ -32,6 +32,7 @@ S = CopyTrade.Status
 # Details written by our own checks, in plain words: safe (and useful) to show a follower.
 PLAIN_DETAIL = frozenset(
     {
+        Reason.SHARES_NOT_PULLED,
         Reason.STALE,
         Reason.SLIPPAGE,
         Reason.DAILY_CAP,
@@ -64,6 +65,12 @@ STATUS_WORDS = {
     S.DEBT: "filled; the shares are in your wallet, but paying PolyHunter back failed (see what you owe)",
 }
 
+# A fleet SELL settles the other way: the proceeds (and any share not sold) go to the follower.
+SELL_SETTLEMENT_WORDS = {
+    S.SETTLEMENT_PENDING: "sold by PolyHunter's wallet; the proceeds are on their way to yours",
+    S.SETTLED: "sold; the proceeds (after the fee) are in your wallet",
+}
+
 # The venue's refusals (execution.venue.classify reasons, kept in venue_status), in plain words.
 REFUSALS = {
     "not_enough_balance": "your wallet does not have enough pUSD, or the exchange is not approved to spend it",
@@ -79,6 +86,8 @@ def status_words(trade: Outcome) -> str:
     """The status as a follower reads it; a paper fill is 'filled (paper)', never 'on chain'."""
     if trade.status == S.CONFIRMED:
         return "filled (paper)" if trade.venue_status == "paper" else "filled and settled on chain"
+    if getattr(trade, "side", "") == "SELL" and trade.status in SELL_SETTLEMENT_WORDS:
+        return SELL_SETTLEMENT_WORDS[S(trade.status)]
     return STATUS_WORDS.get(S(trade.status), S(trade.status).label.lower())
 
 

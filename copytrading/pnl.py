@@ -62,7 +62,8 @@ MAX_FILLS = 2000
 
 def pnl_for_accounts(*, account_ids: list[int], now: datetime) -> list[Point]:
     """The P&L curve of these accounts' filled copies, live and archived (the last 2,000 fills)."""
-    filled = [CopyTrade.Status.FILLED, CopyTrade.Status.CONFIRMED]
+    # A fleet fill counts once settled (SETTLED, or DEBT: the shares are the follower's either way).
+    filled = [CopyTrade.Status.FILLED, CopyTrade.Status.CONFIRMED, CopyTrade.Status.SETTLED, CopyTrade.Status.DEBT]
     live = (
         CopyTrade.objects.filter(account_id__in=account_ids, status__in=filled, size_matched__gt=0)
         .order_by("-filled_at", "-id")

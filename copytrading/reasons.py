@@ -35,7 +35,13 @@ class Reason(models.TextChoices):
         "and copying resumes",
     )
     NO_OPERATOR_WALLET = "no_operator_wallet", "no PolyHunter trading wallet was free to place it"
+    # Kept for rows written before fleet sells were built.
     FLEET_SELLS = "fleet_sells", "fleet mode does not copy sells yet; sell from your own wallet"
+    SHARES_NOT_APPROVED = (
+        "shares_not_approved",
+        "your wallet has not let PolyHunter's settlement contract move its shares (see the custody page)",
+    )
+    SHARES_NOT_PULLED = "shares_not_pulled", "the shares to sell could not be taken from your wallet"
     # Decided from the market.
     MARKET_CLOSED = "market_closed", "the market is not accepting orders"
     NO_LIQUIDITY = "no_liquidity", "there was no liquidity within your price limit"

@@ -62,7 +62,8 @@ MODES: tuple[CustodyMode, ...] = (
         summary=(
             "You keep your key. A PolyHunter trading wallet places each copy with PolyHunter's money, "
             "then sends the shares to your wallet and takes back exactly what they cost (price plus fee) "
-            "under an allowance you grant to PolyHunter's settlement contract."
+            "under an allowance you grant to PolyHunter's settlement contract. When a leader sells, it "
+            "takes the shares that copy sells from your wallet, sells them and sends you the proceeds."
         ),
         template="copytrading/custody/fleet.html",
         sign=fleet_sign,

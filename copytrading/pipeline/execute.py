@@ -25,14 +25,14 @@ from copytrading.pipeline import submit
 from copytrading.pipeline.batched import write_fenced_each
 from copytrading.pipeline.context import GateContext, gate_context, gate_inputs
 from copytrading.pipeline.exposure import Exposure, exposure_for
-from copytrading.pipeline.fleet import fleet_checkout, fleet_holder
+from copytrading.pipeline.fleet import fleet_checkout, fleet_holder, fleet_unsigned
+from copytrading.pipeline.fleet_sell import fleet_sell_pull
 from copytrading.pipeline.leases import finish, release, submit_lease
 from copytrading.pipeline.paper import paper_fill
 from copytrading.pipeline.quoting import Quote, Unpriced, quote_rows
 from copytrading.pipeline.selling import sell_sizes
 from copytrading.reasons import Reason
 from execution.custody_modes import custody_sign, custody_signs_orders
-from execution.fleet.checkout import wallet_checkin
 from execution.guardrails import evaluate
 from execution.guardrails.breaker import breaker_watch
 from execution.metrics import RATE_LIMIT_WAITS
@@ -71,7 +71,7 @@ def copytrades_execute(*, ids: list[int], deployment: Deployment) -> int:
     breaker_watch(is_open=context.breaker_open, copy_code=str(rows[0].code))
     amounts = _amounts(rows)
     rows = _pre_gate(rows, context, amounts)
-    plans = _plans(rows, amounts)
+    plans = _fleet_sell_pulls(_plans(rows, amounts))
     signed = _sign_and_reserve(plans, context)
     return submit.submit_signed(signed)
 
@@ -167,6 +167,20 @@ def _plans(rows: list[CopyTrade], amounts: dict[int, Decimal]) -> list[Plan]:
             continue
         plans.append(Plan(row=row, size=sized, quote=quote))
     return plans
+
+
+def _fleet_sell_pulls(plans: list[Plan]) -> list[Plan]:
+    """A fleet SELL signs with the operator wallet, which must hold the shares at the venue: they
+    are pulled from the follower first (a mined chain transaction, no database transaction open)."""
+    kept = []
+    for plan in plans:
+        if plan.row.side == CopyTrade.Side.SELL and plan.row.account.mode == TradingAccount.Mode.FLEET:
+            size = fleet_sell_pull(plan.row, plan.size)
+            if size is None:
+                continue
+            plan.size = size
+        kept.append(plan)
+    return kept
 
 
 def _sign_and_reserve(plans: list[Plan], context: GateContext) -> list[submit.Signed]:
@@ -276,7 +290,7 @@ def _reserve_one(
         )
     except (InvalidOrder, SigningFailed) as exc:
         if wallet is not None:
-            wallet_checkin(wallet_id=wallet.id, holder=fleet_holder(row))
+            fleet_unsigned(row, wallet_id=wallet.id)
         reason = Reason.BELOW_MIN_SIZE if exc.reason == "below_min_size" else Reason.CUSTODY_NOT_READY
         finish(
             [row],

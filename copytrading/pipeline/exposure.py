@@ -24,7 +24,14 @@ from copytrading.models import CopyTrade, Position
 
 ZERO = Decimal(0)
 _OPEN = [CopyTrade.Status.SIGNED, CopyTrade.Status.UNKNOWN, CopyTrade.Status.DELAYED, CopyTrade.Status.LIVE]
-_FILLED = [CopyTrade.Status.FILLED, CopyTrade.Status.CONFIRMED]
+# A fleet fill is at cost from its confirmation on: SETTLEMENT_PENDING, then SETTLED or DEBT.
+_AT_COST = [
+    CopyTrade.Status.CONFIRMED,
+    CopyTrade.Status.SETTLEMENT_PENDING,
+    CopyTrade.Status.SETTLED,
+    CopyTrade.Status.DEBT,
+]
+_FILLED = [CopyTrade.Status.FILLED, *_AT_COST]
 _TOTAL = DecimalField(max_digits=24, decimal_places=6)
 
 
@@ -81,13 +88,14 @@ def _statement(account_ids: list[int], token_ids: list[str], day_start: datetime
     filled = numeric("fill_usdc + planned_fee_usdc")
     zero = numeric("%s")
     planned = numeric(f"{numeric(f'COALESCE(planned_usdc, {zero})')} + planned_fee_usdc")
-    case = f"CASE WHEN status = %s THEN {at_cost} WHEN status = %s THEN {filled} ELSE {planned} END"
+    case = f"CASE WHEN status IN ({_slots(_AT_COST)}) THEN {at_cost} WHEN status = %s THEN {filled} ELSE {planned} END"
     committed = numeric(f"SUM({numeric(case)})")
-    committed_params: list[Any] = [CopyTrade.Status.CONFIRMED, CopyTrade.Status.FILLED, ZERO]
+    committed_params: list[Any] = [*_AT_COST, CopyTrade.Status.FILLED, ZERO]
     accounts = _slots(account_ids)
     tokens = _slots(token_ids)
     today = [*_OPEN, *_FILLED]
-    unsettled = [*_OPEN, CopyTrade.Status.FILLED]
+    # Not in a position yet: a fleet fill is credited only once settled.
+    unsettled = [*_OPEN, CopyTrade.Status.FILLED, CopyTrade.Status.SETTLEMENT_PENDING]
     sql = (
         f"SELECT 'day', relationship_id, account_id, NULL, {committed} FROM {trades} "  # noqa: S608
         f"WHERE account_id IN ({accounts}) AND created_at >= %s AND side = %s AND status IN ({_slots(today)}) "

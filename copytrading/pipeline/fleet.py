@@ -20,7 +20,8 @@ from copytrading.reasons import Reason
 from execution.fleet.checkout import holder_for_copy, wallet_checkin, wallet_checkout
 from execution.fleet.custody import fleet_ready
 from execution.fleet.debts import debts_open_total
-from execution.fleet.models import OperatorWallet
+from execution.fleet.models import ChainTransaction, OperatorWallet
+from execution.fleet.transactions import tracked_step
 from execution.models import GuardrailSettings
 from polyhunter.broker import send_to_queue
 
@@ -35,21 +36,31 @@ WALLET_WAIT_STEP = timedelta(seconds=2)
 _DONE = CopyTrade.TERMINAL
 
 
-def fleet_checkout(row: CopyTrade, *, notional: Decimal, fee: Decimal) -> OperatorWallet | None:
-    """The operator wallet this copy signs with, leased; None when the row was ended instead."""
+def fleet_gates(row: CopyTrade) -> bool:
+    """Custody ready and no debt above the threshold; else the row is ended and False."""
     if not fleet_ready(row.account):
         detail = "grant the pUSD allowance to PolyHunter's settlement contract (custody page) to start copying"
         finish([row], status=CopyTrade.Status.BLOCKED, reason=Reason.CUSTODY_NOT_READY, detail=detail)
-        return None
+        return False
     owed = debts_open_total(account_id=row.account_id)
     if owed > GuardrailSettings.current().fleet_debt_threshold_usdc:
         finish([row], status=CopyTrade.Status.SKIPPED, reason=Reason.DEBT_OUTSTANDING, detail=f"{owed} pUSD owed")
+        return False
+    return True
+
+
+def fleet_checkout(row: CopyTrade, *, notional: Decimal, fee: Decimal) -> OperatorWallet | None:
+    """The operator wallet this copy signs with, leased; None when the row was ended instead.
+
+    A SELL already holds its wallet (the shares were pulled to it, copytrading.pipeline.fleet_sell):
+    the checkout renews that lease; the sale needs no float."""
+    if not fleet_gates(row):
         return None
-    if row.side == CopyTrade.Side.SELL:
-        finish([row], status=CopyTrade.Status.SKIPPED, reason=Reason.FLEET_SELLS)
-        return None
+    sell = row.side == CopyTrade.Side.SELL
     got = wallet_checkout(
-        holder=holder_for_copy(row.id), need_usdc=notional + fee, activity=f"placing copy {row.code} ({notional} pUSD)"
+        holder=holder_for_copy(row.id),
+        need_usdc=Decimal(0) if sell else notional + fee,
+        activity=f"{'selling' if sell else 'placing'} copy {row.code} ({notional} pUSD)",
     )
     if got.wallet is None:
         _wait_or_skip(row, why=got.reason, retry=got.may_free_up)
@@ -68,6 +79,16 @@ def _wait_or_skip(row: CopyTrade, *, why: str, retry: bool) -> None:
     finish([row], status=CopyTrade.Status.SKIPPED, reason=Reason.NO_OPERATOR_WALLET, detail=f"{waited}{why}")
 
 
+def fleet_unsigned(row: CopyTrade, *, wallet_id: int) -> None:
+    """A fleet copy that will not be signed after its checkout: the wallet goes back, unless it is a
+    sell whose shares were already pulled — then settlement returns them first (sent on commit)."""
+    pull = tracked_step(copy_id=row.id, purpose=ChainTransaction.Purpose.PULL)
+    if pull is not None and pull.state in (ChainTransaction.State.SENT, ChainTransaction.State.MINED):
+        transaction.on_commit(partial(send_to_queue, SETTLE_FLEET_ACTOR, FLEET_QUEUE, row.id))
+        return
+    wallet_checkin(wallet_id=wallet_id, holder=holder_for_copy(row.id))
+
+
 def fleet_holder(row: CopyTrade) -> str:
     return holder_for_copy(row.id)
 
@@ -81,14 +102,35 @@ def operator_of(row: CopyTrade) -> str:
 
 def fleet_release(row_ids: list[int]) -> int:
     """Give back the wallets of fleet copies that ended with nothing to settle (rejected, killed,
-    expired…): called after recording answers, and by the settle sweep for any other path."""
+    expired…): called after recording answers, and by the settle sweep for any other path. A sell
+    whose shares were pulled keeps its wallet until settlement has pushed them back."""
     released = 0
     for row_id, wallet_id, status in CopyTrade.objects.filter(
         id__in=row_ids, operator_wallet__isnull=False
     ).values_list("id", "operator_wallet_id", "status"):
         if status in _DONE:
-            released += wallet_checkin(wallet_id=wallet_id, holder=holder_for_copy(row_id))
+            released += _release_or_return(row_id, wallet_id, status)
     return released
+
+
+def _release_or_return(row_id: int, wallet_id: int, status: str) -> int:
+    if shares_to_return(row_id, status=status):
+        send_to_queue(SETTLE_FLEET_ACTOR, FLEET_QUEUE, row_id)
+        return 0
+    return int(wallet_checkin(wallet_id=wallet_id, holder=holder_for_copy(row_id)))
+
+
+def shares_to_return(row_id: int, *, status: str) -> bool:
+    """A fleet SELL that ended without settlement (nothing filled, refused, expired) while the
+    shares pulled from the follower are still at the operator wallet."""
+    if status not in _DONE or status in (CopyTrade.Status.SETTLED, CopyTrade.Status.DEBT):
+        return False
+    pulled = tracked_step(copy_id=row_id, purpose=ChainTransaction.Purpose.PULL)
+    if pulled is None or pulled.state not in (ChainTransaction.State.SENT, ChainTransaction.State.MINED):
+        return False
+    # Once the return is sent, the transaction monitor sees it mined (or replaces it if stuck).
+    pushed = tracked_step(copy_id=row_id, purpose=ChainTransaction.Purpose.PUSH)
+    return pushed is None or pushed.state == ChainTransaction.State.DROPPED
 
 
 # Sent by name: copytrading.tasks declares the actor and imports the pipeline (no import loop).
@@ -114,5 +156,5 @@ def fleet_release_ended() -> int:
             "id", "lease_holder"
         )
     }
-    ended = CopyTrade.objects.filter(id__in=held, status__in=_DONE).values_list("id", flat=True)
-    return sum(wallet_checkin(wallet_id=held[row_id], holder=holder_for_copy(row_id)) for row_id in ended)
+    ended = CopyTrade.objects.filter(id__in=held, status__in=_DONE).values_list("id", "status")
+    return sum(_release_or_return(row_id, held[row_id], status) for row_id, status in ended)

@@ -36,6 +36,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from copytrading.models import CopyTrade
+from copytrading.pipeline.fleet import shares_to_return
+from copytrading.pipeline.fleet_sell import pulled_shares
 from copytrading.pipeline.positions import Fill, positions_apply_fills
 from copytrading.reasons import Reason
 from execution.fleet.chain import FleetChain, fleet_chain, wait_mined
@@ -47,6 +49,7 @@ from execution.fleet.onchain import (
     ContractCall,
     follower_approvals,
     is_settled,
+    proceeds_call,
     push_shares_call,
     reimburse_call,
     revert_reason,
@@ -91,7 +94,11 @@ def fleet_settle(copy_trade_id: int, *, now: datetime | None = None) -> str:
     """Settle one confirmed fleet fill. Returns "settled", "debt", "waiting" or "noop" (not due,
     already settled, not a fleet copy): calling it again is always safe."""
     row = CopyTrade.objects.select_related("account").filter(pk=copy_trade_id).first()
-    if row is None or row.status != CopyTrade.Status.SETTLEMENT_PENDING or row.operator_wallet_id is None:
+    if row is None:
+        return "noop"
+    if row.status != CopyTrade.Status.SETTLEMENT_PENDING:
+        return _return_unsold(row) if shares_to_return(row.id, status=row.status) else "noop"
+    if row.operator_wallet_id is None:
         return "noop"
     with follower_lock(row.account.funder_address):
         row.refresh_from_db()
@@ -102,6 +109,8 @@ def fleet_settle(copy_trade_id: int, *, now: datetime | None = None) -> str:
         if not wallet_reacquire(wallet_id=wallet.id, holder=holder, activity=f"settling copy {row.code}"):
             return _later(row, "its operator wallet is busy with another transaction", now=now)
         try:
+            if row.side == CopyTrade.Side.SELL:
+                return _settle_sell(row, wallet, fleet_chain(), now=now or timezone.now())
             return _settle(row, wallet, fleet_chain(), now=now or timezone.now())
         except Exception as exc:  # the node unreachable or refusing: retried with backoff, never lost
             log.warning("fleet settlement of copy %s deferred: %s", row.code, type(exc).__name__)
@@ -133,6 +142,76 @@ def _settle(row: CopyTrade, wallet: OperatorWallet, chain: FleetChain, *, now: d
     if paid == 1 or is_settled(w3=chain.w3, settlement=chain.settlement, copy_id=row.id):
         return _finish(row, wallet, chain, status=CopyTrade.Status.SETTLED, now=now)
     return _debt(row, wallet, chain, amount=amount, detail="the reimbursement transaction reverted", now=now)
+
+
+def _settle_sell(row: CopyTrade, wallet: OperatorWallet, chain: FleetChain, *, now: datetime) -> str:
+    """A sold fleet copy: the shares not sold back to the follower, then the proceeds (fill - fee).
+    The pull already claimed the copy id on the contract; each leg is a tracked transaction (one per
+    copy and purpose), so a retried run waits for what it sent instead of paying twice."""
+    follower = row.account.funder_address
+    unsold = pulled_shares(row.id) - row.size_matched
+    if unsold > 0:
+        back = push_shares_call(
+            ctf=chain.ctf, operator=wallet.address, follower=follower, token_id=int(row.token_id), shares=unsold
+        )
+        pushed = _leg(row, wallet, chain, purpose=ChainTransaction.Purpose.PUSH, call=back)
+        if pushed != 1:
+            return _later(row, _waiting_or_reverted(pushed, "the shares not sold going back"), now=now)
+    proceeds = row.fill_usdc - row.fee_usdc
+    if proceeds > 0:
+        call = proceeds_call(pusd=chain.pusd, follower=follower, amount=proceeds)
+        paid = _leg(row, wallet, chain, purpose=ChainTransaction.Purpose.PROCEEDS, call=call)
+        if paid != 1:
+            return _later(row, _waiting_or_reverted(paid, "the sale's proceeds to your wallet"), now=now)
+    return _finish(row, wallet, chain, status=CopyTrade.Status.SETTLED, now=now)
+
+
+def _waiting_or_reverted(state: int | None, what: str) -> str:
+    if state is None:
+        return f"waiting for {what} to be mined"
+    log.error("fleet sell settlement: %s reverted; staff must look", what)
+    return f"{what} reverted"
+
+
+def _return_unsold(row: CopyTrade) -> str:
+    """A fleet sell that ended with nothing sold: every share pulled goes back to the follower, then
+    the wallet is given back. "returned", "waiting" (retried by the fleet tick) or "noop"."""
+    with follower_lock(row.account.funder_address):
+        holder = holder_for_copy(row.id)
+        pull = tracked_step(copy_id=row.id, purpose=ChainTransaction.Purpose.PULL)
+        assert pull is not None
+        # The wallet that sent the pull holds the shares (a sell may end before it was signed).
+        wallet = OperatorWallet.objects.get(address__iexact=pull.wallet)
+        if not wallet_reacquire(
+            wallet_id=wallet.id, holder=holder, activity=f"returning the shares of copy {row.code}"
+        ):
+            return "waiting"
+        chain = fleet_chain()
+        if not is_settled(w3=chain.w3, settlement=chain.settlement, copy_id=row.id):
+            # The pull was never mined (the contract would have recorded the copy id): nothing to return
+            # once the monitor has decided it (mined or dropped).
+            if pull.state == ChainTransaction.State.SENT:
+                return "waiting"
+            wallet_checkin(wallet_id=wallet.id, holder=holder)
+            return "noop"
+        call = push_shares_call(
+            ctf=chain.ctf,
+            operator=wallet.address,
+            follower=row.account.funder_address,
+            token_id=int(row.token_id),
+            shares=pulled_shares(row.id),
+        )
+        try:
+            returned = _leg(row, wallet, chain, purpose=ChainTransaction.Purpose.PUSH, call=call)
+        except Exception as exc:  # the fleet tick sends it again (the wallet stays leased)
+            log.warning("fleet sell %s: returning the shares deferred: %s", row.code, type(exc).__name__)
+            return "waiting"
+        if returned != 1:
+            if returned == 0:
+                log.error("fleet sell %s: returning the shares reverted; staff must look", row.code)
+            return "waiting"
+        wallet_checkin(wallet_id=wallet.id, holder=holder)
+        return "returned"
 
 
 def _leg(row: CopyTrade, wallet: OperatorWallet, chain: FleetChain, *, purpose: str, call: ContractCall) -> int | None:

@@ -16,8 +16,11 @@ from django.db.models import Sum
 from copytrading.models import CopyTrade, Position
 from execution.sizing import sell_shares
 
-_COPIED_BUYS = [CopyTrade.Status.FILLED, CopyTrade.Status.CONFIRMED]
+# Fleet copies end SETTLEMENT_PENDING -> SETTLED (or DEBT: the shares are the follower's either way).
+_COPIED_BUYS = [CopyTrade.Status.FILLED, CopyTrade.Status.CONFIRMED, CopyTrade.Status.SETTLED, CopyTrade.Status.DEBT]
 _MIRRORED_SELLS = [
+    CopyTrade.Status.SETTLEMENT_PENDING,
+    CopyTrade.Status.SETTLED,
     CopyTrade.Status.SIGNED,
     CopyTrade.Status.UNKNOWN,
     CopyTrade.Status.DELAYED,

@@ -11,6 +11,7 @@ from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import timezone
 
+from copytrading.fanout import fanout_leader_trade
 from copytrading.models import CopyTrade, Position
 from copytrading.outcomes import follower_words
 from copytrading.pipeline.execute import copytrades_execute
@@ -22,6 +23,7 @@ from execution.fleet.transactions import tracked_step
 from execution.models import GuardrailSettings
 from tests.copytrading.fleet.conftest import FleetWorld
 from tests.copytrading.reliability.invariants import i6_fleet_fills_settled_or_owed
+from tests.factories import make_leader_trade
 
 
 def i6() -> list[str]:
@@ -232,3 +234,20 @@ def test_a_node_that_cannot_be_reached_mid_settlement_defers_it_and_it_settles_o
     owed = row.fill_usdc + row.fee_usdc
     assert fleet_world.pusd(owner.address) == (Decimal(100) - owed) * UNIT
     assert i6() == []
+
+
+def test_a_settled_fleet_buy_counts_against_the_follows_daily_cap(fleet_world: FleetWorld) -> None:
+    """Caps count a fleet fill at cost while it settles and once settled (not only CONFIRMED)."""
+    account, _ = fleet_world.follower(pusd="100")
+    first = place_and_confirm(fleet_world, fleet_world.copy(account, daily_cap_usdc=Decimal(15)))
+    second_trade = make_leader_trade(leader=first.relationship.leader, price=Decimal("0.56"))
+    (second_id,) = fanout_leader_trade(leader_trade_id=second_trade.id, deployment=fleet_world.deployment).pending_ids
+    copytrades_execute(ids=[second_id], deployment=fleet_world.deployment)
+    second = CopyTrade.objects.get(pk=second_id)
+    assert (second.status, second.reason_code) == (CopyTrade.Status.BLOCKED, Reason.DAILY_CAP)  # while settling
+    assert fleet_settle(first.id) == "settled"
+    third_trade = make_leader_trade(leader=first.relationship.leader, price=Decimal("0.56"))
+    (third_id,) = fanout_leader_trade(leader_trade_id=third_trade.id, deployment=fleet_world.deployment).pending_ids
+    copytrades_execute(ids=[third_id], deployment=fleet_world.deployment)
+    third = CopyTrade.objects.get(pk=third_id)
+    assert (third.status, third.reason_code) == (CopyTrade.Status.BLOCKED, Reason.DAILY_CAP)  # and once settled

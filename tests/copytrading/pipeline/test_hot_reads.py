@@ -40,14 +40,21 @@ pytestmark = pytest.mark.django_db
 TOKEN_3 = "3" * 77
 TOKENS = [TOKEN_YES, TOKEN_NO, TOKEN_3]
 _OPEN = [CopyTrade.Status.SIGNED, CopyTrade.Status.UNKNOWN, CopyTrade.Status.DELAYED, CopyTrade.Status.LIVE]
-_FILLED = [CopyTrade.Status.FILLED, CopyTrade.Status.CONFIRMED]
+# A fleet fill is at cost from confirmation on (SETTLEMENT_PENDING, then SETTLED or DEBT).
+_AT_COST = [
+    CopyTrade.Status.CONFIRMED,
+    CopyTrade.Status.SETTLEMENT_PENDING,
+    CopyTrade.Status.SETTLED,
+    CopyTrade.Status.DEBT,
+]
+_FILLED = [CopyTrade.Status.FILLED, *_AT_COST]
 _hashes = itertools.count(1)
 
 
 def orm_exposure(*, account_ids: list[int], token_ids: list[str], now: datetime) -> Exposure:
     """The ORM version this replaces (three aggregate queries), kept here as the reference."""
     committed = Case(
-        When(status=CopyTrade.Status.CONFIRMED, then=F("fill_usdc") + F("fee_usdc")),
+        When(status__in=_AT_COST, then=F("fill_usdc") + F("fee_usdc")),
         When(status=CopyTrade.Status.FILLED, then=F("fill_usdc") + F("planned_fee_usdc")),
         default=Coalesce(F("planned_usdc"), Value(Decimal(0))) + F("planned_fee_usdc"),
         output_field=DecimalField(max_digits=24, decimal_places=6),
@@ -66,7 +73,10 @@ def orm_exposure(*, account_ids: list[int], token_ids: list[str], now: datetime)
         exposure.account_today[row["account_id"]] += row["total"] or Decimal(0)
     unsettled = (
         CopyTrade.objects.filter(
-            account_id__in=account_ids, token_id__in=token_ids, side="BUY", status__in=[*_OPEN, "filled"]
+            account_id__in=account_ids,
+            token_id__in=token_ids,
+            side="BUY",
+            status__in=[*_OPEN, "filled", "settlement_pending"],
         )
         .values("relationship_id", "account_id", "token_id")
         .annotate(total=Sum(committed))

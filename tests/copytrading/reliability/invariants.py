@@ -130,7 +130,10 @@ def check_invariants(
 
 
 def i6_fleet_fills_settled_or_owed(rows: list[CopyTrade]) -> list[Finding]:
-    """I6, judged by the chain's settlement contract (its per-copy record), not by our rows alone."""
+    """I6, judged by the chain's settlement contract (its per-copy record), not by our rows alone.
+
+    A BUY's record is its reimbursement; a SELL's is its pull (the shares taken before selling),
+    so a SELL owes nothing and is never a debt: only BUY fills count towards the unreimbursed."""
     fleet_fills = [row for row in rows if row.operator_wallet_id is not None and row.size_matched > 0]
     if not fleet_fills:
         return []
@@ -140,10 +143,12 @@ def i6_fleet_fills_settled_or_owed(rows: list[CopyTrade]) -> list[Finding]:
     unreimbursed = ZERO
     for row in fleet_fills:
         settled_on_chain = is_settled(w3=chain.w3, settlement=chain.settlement, copy_id=row.id)
-        if not settled_on_chain:
+        if not settled_on_chain and row.side == CopyTrade.Side.BUY:
             unreimbursed += row.fill_usdc + row.fee_usdc
         if row.status == CopyTrade.Status.SETTLED and not settled_on_chain:
             found.append(Finding("I6", "settled_not_on_chain", f"I6: copy {row.code} is SETTLED, the chain disagrees"))
+        elif row.status == CopyTrade.Status.DEBT and row.side == CopyTrade.Side.SELL:
+            found.append(Finding("I6", "sell_debt", f"I6: fleet sell {row.code} is DEBT (a sale owes nothing)"))
         elif row.status == CopyTrade.Status.DEBT and row.id not in debts:
             found.append(Finding("I6", "debt_without_record", f"I6: copy {row.code} is DEBT without a DebtRecord"))
         elif row.status not in (CopyTrade.Status.SETTLED, CopyTrade.Status.DEBT):
