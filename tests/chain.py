@@ -40,7 +40,7 @@ def chain_restore(local_chain: LocalChain, snapshot: str) -> None:
     And with the base fee of the snapshot's head again: evm_revert does not restore anvil's fee
     market, so after a test that spiked fees (a stuck transaction) the node kept pricing the next
     block at the spike while the reverted head said 1 gwei -- the next test's transactions, priced
-    from the head, were refused or sat in the pool (the fleet tests' intermittent funding timeout)."""
+    from the head, were refused or sat in the pool."""
     assert local_chain.node.rpc("evm_revert", [snapshot]) is True
     local_chain.node.rpc("evm_setTime", [int(time.time())])
     head = local_chain.node.rpc("eth_getBlockByNumber", ["latest", False])

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -57,6 +58,10 @@ DEPLOYMENT: tuple[tuple[str, str, Callable[[Mapping[str, str], str, str], list[A
     ),
 )
 EXCHANGES = ("exchange", "neg_risk_exchange")
+# The venue operator signs both the venue's settlements (its worker thread) and the minting of
+# funded wallets (tests, the demo): each reads the "pending" nonce and sends, so two at once in one
+# process could take one nonce -- the later replacing the earlier, whose receipt never comes.
+OPERATOR_SENDS = threading.RLock()
 
 
 def dev_account(index: int) -> LocalAccount:
@@ -227,6 +232,20 @@ def wallet_seed(
     Seeding, in four round trips whatever the wallet needs: read, then mint or burn as the venue
     operator (a minter) and approve or revoke as the wallet (anvil's impersonation), then wait.
     """
+    with OPERATOR_SENDS:
+        _wallet_seed(w3, info, address, pusd=pusd, shares=shares, approved=approved, pol=pol)
+
+
+def _wallet_seed(
+    w3: Web3,
+    info: ChainInfo,
+    address: str,
+    *,
+    pusd: int | None,
+    shares: Mapping[str, int] | None,
+    approved: bool | None,
+    pol: int | None,
+) -> None:
     url = info.rpc_url
     holder = to_checksum_address(address)
     operator = cast(LocalAccount, Account.from_key(info.venue_operator_key))

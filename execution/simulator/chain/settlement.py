@@ -29,7 +29,18 @@ from hexbytes import HexBytes
 from web3 import Web3
 from web3.exceptions import TransactionNotFound, Web3Exception
 
-from .local import EXCHANGES, MAX_UINT256, ChainInfo, approvals_set, call_tx, contract, send, wallet_seed, web3_for
+from .local import (
+    EXCHANGES,
+    MAX_UINT256,
+    OPERATOR_SENDS,
+    ChainInfo,
+    approvals_set,
+    call_tx,
+    contract,
+    send,
+    wallet_seed,
+    web3_for,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -256,23 +267,30 @@ class ChainSettlement:
         tx_hash = ""
         for attempt in range(SEND_ATTEMPTS):
             try:
-                tx = {
-                    "from": self.operator.address,
-                    "to": exchange.address,
-                    "data": data,
-                    "gas": gas,
-                    "maxFeePerGas": MAX_FEE_PER_GAS,
-                    "maxPriorityFeePerGas": PRIORITY_FEE_PER_GAS,
-                    "nonce": self.w3.eth.get_transaction_count(self.operator.address, "pending"),
-                    "chainId": self.info.chain_id,
-                    "value": 0,
-                }
-                signed = self.operator.sign_transaction(cast(Any, tx))
-                tx_hash = "0x" + bytes(self.w3.eth.send_raw_transaction(signed.raw_transaction)).hex()
+                with OPERATOR_SENDS:  # the nonce read and the send, as one (wallets are minted by it too)
+                    tx_hash = self._send_once(exchange.address, data, gas)
                 break
             except (ValueError, OSError, Web3Exception) as exc:
                 logger.warning("venue chain settlement: send attempt %s failed: %s", attempt + 1, exc)
                 time.sleep(0.1 * (attempt + 1))
+        self._sent(job, generation, tx_hash)
+
+    def _send_once(self, to: str, data: str, gas: int) -> str:
+        tx = {
+            "from": self.operator.address,
+            "to": to,
+            "data": data,
+            "gas": gas,
+            "maxFeePerGas": MAX_FEE_PER_GAS,
+            "maxPriorityFeePerGas": PRIORITY_FEE_PER_GAS,
+            "nonce": self.w3.eth.get_transaction_count(self.operator.address, "pending"),
+            "chainId": self.info.chain_id,
+            "value": 0,
+        }
+        signed = self.operator.sign_transaction(cast(Any, tx))
+        return "0x" + bytes(self.w3.eth.send_raw_transaction(signed.raw_transaction)).hex()
+
+    def _sent(self, job: MatchJob, generation: int, tx_hash: str) -> None:
         with self._lock:
             self._busy = max(0, self._busy - 1)
             if generation == self._generation and tx_hash:

@@ -1,7 +1,5 @@
-"""The test chain's fee market after a revert. Found by the fleet tests' intermittent funding
-timeout: anvil's evm_revert restores the blocks but not the base fee it prices the next block at,
-so after a test that spiked fees every later transaction priced from the head block was refused
-or sat in the pool."""
+"""The test chain's fee market after a revert: anvil's evm_revert restores the blocks but not the
+base fee it prices the next block at."""
 
 from __future__ import annotations
 
