@@ -1,8 +1,10 @@
-"""What staff see of the tracked transactions: the read-only admin with its filters, and /metrics."""
+"""What staff see of the fleet: the tracked transactions' read-only admin with its filters, and
+/metrics (transactions, wallets and their shortages, open debts)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 from itertools import count
 
 import pytest
@@ -11,7 +13,9 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.models import User
-from execution.fleet.models import ChainTransaction
+from execution.fleet.models import ChainTransaction, DebtRecord, OperatorWallet
+from execution.models import GuardrailSettings
+from tests.factories import make_account
 from tests.ops.conftest import Scrape, scrape
 
 __all__ = ["scrape"]
@@ -84,3 +88,43 @@ def test_transaction_states_and_the_oldest_unmined_age_are_scraped(scrape: Scrap
         assert scrape("polyhunter_fleet_transactions", state="dropped") == 1
         assert scrape("polyhunter_fleet_transactions", state="mined") == 0
         assert scrape("polyhunter_fleet_transactions_oldest_unmined_age_seconds") == 7 * 60
+
+
+def test_wallets_their_shortages_and_open_debts_are_scraped(scrape: Scrape) -> None:
+    limits = GuardrailSettings.current()  # largest order 500 pUSD, checkout's minimum POL
+
+    def wallet(index: int, *, state: str, float_usdc: str | None, gas_pol: str | None) -> None:
+        OperatorWallet.objects.create(
+            index=index,
+            address="0x" + f"{index + 1:02x}" * 20,
+            state=state,
+            float_usdc=None if float_usdc is None else Decimal(float_usdc),
+            gas_pol=None if gas_pol is None else Decimal(gas_pol),
+        )
+
+    wallet(0, state=OperatorWallet.State.ACTIVE, float_usdc="1000", gas_pol="10")
+    wallet(1, state=OperatorWallet.State.ACTIVE, float_usdc="499.99", gas_pol=str(limits.fleet_min_gas_pol))
+    wallet(2, state=OperatorWallet.State.ACTIVE, float_usdc=None, gas_pol=None)  # never read: short of both
+    wallet(3, state=OperatorWallet.State.DISABLED, float_usdc="0", gas_pol="0")  # disabled: not counted short
+    account = make_account()
+    for copy_id, (amount, state) in enumerate(
+        [("10.25", DebtRecord.State.OPEN), ("4.50", DebtRecord.State.OPEN), ("99", DebtRecord.State.COLLECTED)]
+    ):
+        DebtRecord.objects.create(
+            account=account,
+            copy_trade_id=copy_id + 1,
+            follower_address="0x" + "ee" * 20,
+            operator_address="0x" + "01" * 20,
+            amount_usdc=Decimal(amount),
+            cause=DebtRecord.Cause.ALLOWANCE,
+            state=state,
+        )
+
+    assert scrape("polyhunter_fleet_wallets", state="active") == 3
+    assert scrape("polyhunter_fleet_wallets", state="disabled") == 1
+    assert scrape("polyhunter_fleet_wallets", state="draining") == 0
+    assert scrape("polyhunter_fleet_wallets_short", resource="float") == 2
+    assert scrape("polyhunter_fleet_wallets_short", resource="gas") == 1
+    assert scrape("polyhunter_fleet_float_pusd") == 1499.99
+    assert scrape("polyhunter_fleet_debts_open") == 2
+    assert scrape("polyhunter_fleet_debts_open_pusd") == 14.75
