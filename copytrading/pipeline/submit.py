@@ -103,11 +103,12 @@ def submit_signed(signed: list[Signed]) -> int:
         values[item.row.id] = {"submitted_at": sent_at, **answer_values(row=item.row, answer=answer)}
         if item.row.account.paused:
             stopped.add(item.row.account_id)
+    # The answers first: they are what the money depends on; the breaker's count (in Redis) after.
+    written = write_fenced_each(answered, values)
     if total > unknown:
         breaker_record(unknown=False, count=total - unknown)
     if unknown:
         breaker_record(unknown=True, count=unknown)
-    written = write_fenced_each(answered, values)
     for row in answered:
         if row.id in written:
             answer_observed(row=row, values=values[row.id])
@@ -155,10 +156,11 @@ def post_and_record(*, row: CopyTrade, payload: SignedOrderPayload) -> Classific
     answer = _post(row=row, payload=payload)
     if answer is None:
         return None
+    values = answer_values(row=row, answer=answer)
+    recorded = write_fenced([row], **values)
     if counts_for_breaker(answer):
         breaker_record(unknown=is_failure(answer))
-    values = answer_values(row=row, answer=answer)
-    if write_fenced([row], **values):
+    if recorded:
         answer_observed(row=row, values=values)  # a resend: its stages are not a first copy's
         hand_back_if_recovering([(row, values)])
     return answer

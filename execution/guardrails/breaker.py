@@ -29,16 +29,22 @@ def _key(second: int, kind: str) -> str:
 
 
 def breaker_record(*, unknown: bool, count: int = 1, now: float | None = None) -> None:
-    """Count venue answers: every answered POST once, and the unknown ones also as unknown."""
+    """Count venue answers: every answered POST once, and the unknown ones also as unknown.
+
+    Best-effort: it runs after the answers were recorded, and a cache (Redis) that is down must
+    not turn recorded answers into a failed message; those answers are simply not counted."""
     second = int(now if now is not None else time.time())
-    for kind in ("total", "unknown") if unknown else ("total",):
-        key = _key(second, kind)
-        if cache.add(key, count, timeout=3600):
-            continue
-        try:
-            cache.incr(key, count)
-        except ValueError:
-            cache.set(key, count, timeout=3600)
+    try:
+        for kind in ("total", "unknown") if unknown else ("total",):
+            key = _key(second, kind)
+            if cache.add(key, count, timeout=3600):
+                continue
+            try:
+                cache.incr(key, count)
+            except ValueError:
+                cache.set(key, count, timeout=3600)
+    except Exception as exc:  # the cache's own errors (redis' ConnectionError, timeouts) vary by backend
+        logger.warning("breaker: %s venue answer(s) not counted, the cache is unavailable: %s", count, exc)
 
 
 def breaker_counts(*, window_seconds: int, now: float | None = None) -> tuple[int, int]:
