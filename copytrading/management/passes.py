@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import signal
 import time
+from abc import ABC, abstractmethod
 from types import FrameType
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
 
-class LoopCommand(BaseCommand):
+class LoopCommand(BaseCommand, ABC):
     """Runs ``one_pass`` every ``--interval`` seconds until SIGTERM, or once with ``--once``; a
     SIGTERM ends the loop between passes (and between ids, for passes that check ``shutdown``)."""
 
@@ -20,11 +21,11 @@ class LoopCommand(BaseCommand):
     def start(self) -> None:
         """Called once before the first pass."""
 
-    def one_pass(self) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def one_pass(self) -> None: ...
 
-    def summary(self) -> str:
-        raise NotImplementedError
+    @abstractmethod
+    def summary(self) -> str: ...
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--once", action="store_true", help="Run a single pass and exit.")
@@ -54,11 +55,11 @@ class DuePassCommand(LoopCommand):
 
     label = "item"
 
-    def due(self) -> list[int]:
-        raise NotImplementedError
+    @abstractmethod
+    def due(self) -> list[int]: ...
 
-    def one(self, item_id: int) -> str:
-        raise NotImplementedError
+    @abstractmethod
+    def one(self, item_id: int) -> str: ...
 
     def start(self) -> None:
         self.outcomes: dict[str, int] = {}
